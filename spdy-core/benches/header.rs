@@ -1,0 +1,4 @@
+//! Header block benchmarks (being written).
+fn main() {
+    divan::main();
+}

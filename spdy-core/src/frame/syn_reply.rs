@@ -1,0 +1,46 @@
+//! SYN_REPLY (type 2): accept a stream the peer opened.
+
+use bytes::{BufMut, BytesMut};
+
+use super::{FLAG_FIN, HeaderBlock, StreamId};
+
+/// Bytes before the header block: the stream id.
+pub(crate) const SYN_REPLY_FIXED_LEN: u32 = 4;
+
+/// SYN_REPLY: the receiver of a SYN_STREAM answers with its headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SynReply {
+    /// The stream being answered.
+    pub stream_id: StreamId,
+    /// FIN: the sender sends nothing more on this stream.
+    pub fin: bool,
+    /// The header block, in clear.
+    pub headers: HeaderBlock,
+}
+
+impl SynReply {
+    /// A SYN_REPLY for `stream_id` with `headers`, without FIN.
+    pub fn new(stream_id: StreamId, headers: HeaderBlock) -> Self {
+        SynReply {
+            stream_id,
+            fin: false,
+            headers,
+        }
+    }
+
+    pub(crate) fn flags(&self) -> u8 {
+        if self.fin { FLAG_FIN } else { 0 }
+    }
+
+    pub(crate) fn decode_fixed(flags: u8, fixed: &[u8; 4]) -> SynReply {
+        SynReply {
+            stream_id: StreamId::new(u32::from_be_bytes(*fixed)),
+            fin: flags & FLAG_FIN != 0,
+            headers: HeaderBlock::new(),
+        }
+    }
+
+    pub(crate) fn encode_fixed(&self, dst: &mut BytesMut) {
+        dst.put_u32(self.stream_id.get());
+    }
+}

@@ -1,0 +1,191 @@
+//! Session configuration: every limit with a default safe for a server on
+//! the open internet.
+
+use std::time::Duration;
+
+use crate::frame::{DEFAULT_MAX_CONTROL_FRAME_LEN, DEFAULT_MAX_DATA_FRAME_LEN};
+use crate::header::DEFAULT_MAX_HEADER_BLOCK_SIZE;
+
+/// Which end of the connection a session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Opens odd stream ids; sends odd ping ids.
+    Client,
+    /// Opens even stream ids; sends even ping ids.
+    Server,
+}
+
+impl Role {
+    /// The other end.
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }
+    }
+}
+
+/// How flow control is applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlowControl {
+    /// SPDY/3.1 flow control at both levels, in both directions (default).
+    #[default]
+    Strict,
+    /// Interoperate with peers that do no flow control at all: Go
+    /// spdystream, and so kubectl and the kubelet, never send WINDOW_UPDATE
+    /// and ignore the windows they are given. We do not wait for credit that
+    /// will never come (TCP back-pressure limits what we send) and accept
+    /// their data beyond the window we advertised. We still send
+    /// WINDOW_UPDATEs, so a peer that does flow control is not starved.
+    Disabled,
+}
+
+/// A cap on how often a peer may make us do work that carries no data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Events allowed in one `period`.
+    pub max: u32,
+    /// The window the events are counted over.
+    pub period: Duration,
+}
+
+impl RateLimit {
+    /// `max` events per `period`.
+    pub const fn new(max: u32, period: Duration) -> Self {
+        RateLimit { max, period }
+    }
+}
+
+/// Caps on the work a peer can make us do without sending data. Passing any
+/// of them ends the session with GOAWAY PROTOCOL_ERROR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloodLimits {
+    /// PINGs received. Default 1,000 per 10 s.
+    pub pings: RateLimit,
+    /// SETTINGS frames received. Default 100 per 10 s.
+    pub settings: RateLimit,
+    /// Streams reset by the peer, or by us because of the peer's error,
+    /// before they completed: the rapid-reset attack. Default 1,000 per 10 s.
+    pub resets: RateLimit,
+    /// DATA frames without payload or FIN, HEADERS with an empty block, and
+    /// skipped control frames. Default 1,000 per 10 s.
+    pub empty_frames: RateLimit,
+    /// WINDOW_UPDATE frames that credit fewer than 1,024 bytes (window
+    /// dribble). Default 10,000 per 10 s.
+    pub small_window_updates: RateLimit,
+}
+
+impl Default for FloodLimits {
+    fn default() -> Self {
+        let per_10s = |max| RateLimit::new(max, Duration::from_secs(10));
+        FloodLimits {
+            pings: per_10s(1_000),
+            settings: per_10s(100),
+            resets: per_10s(1_000),
+            empty_frames: per_10s(1_000),
+            small_window_updates: per_10s(10_000),
+        }
+    }
+}
+
+/// Default receive window we advertise for each stream: 1 MiB, enough for
+/// one stream to keep a loopback or LAN link busy while bounding what a
+/// slow reader can make us buffer.
+pub const DEFAULT_STREAM_WINDOW: u32 = 1024 * 1024;
+/// Default receive window for the whole session: 16 MiB.
+pub const DEFAULT_SESSION_WINDOW: u32 = 16 * 1024 * 1024;
+/// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
+pub const PROTOCOL_INITIAL_WINDOW: u32 = 65_536;
+
+/// Configuration of a [`Session`](super::Session).
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Receive window advertised per stream (SETTINGS INITIAL_WINDOW_SIZE).
+    /// Default [`DEFAULT_STREAM_WINDOW`].
+    pub stream_window: u32,
+    /// Receive window for the whole session, raised from 64 KiB by a
+    /// WINDOW_UPDATE at start. Default [`DEFAULT_SESSION_WINDOW`].
+    pub session_window: u32,
+    /// Streams the peer may have open at once (our MAX_CONCURRENT_STREAMS);
+    /// more are refused with REFUSED_STREAM. Default 100.
+    pub max_concurrent_streams: u32,
+    /// Flow control mode. Default [`FlowControl::Strict`].
+    pub flow_control: FlowControl,
+    /// Client only: accept streams the server opens without an associated
+    /// stream as ordinary bidirectional streams, as the Amahi reverse tunnel
+    /// and Docker/Kubernetes spdystream do. Default false: such streams are
+    /// refused with INVALID_STREAM, as the draft says.
+    pub accept_peer_bidirectional_streams: bool,
+    /// Client only: accept server push. Default true; when false pushed
+    /// streams are refused with REFUSED_STREAM.
+    pub accept_push: bool,
+    /// Largest DATA frame we send. Default 16 KiB: the scheduler's slice, so
+    /// one large stream cannot hold the link for long.
+    pub max_send_frame: u32,
+    /// Bytes the application may queue on one stream beyond its send window
+    /// before `send_data` refuses more. Default 64 KiB.
+    pub max_send_buffer: u32,
+    /// Largest inflated header block. Default 64 KiB.
+    pub max_header_block_size: usize,
+    /// Largest control frame payload accepted. Default 72 KiB.
+    pub max_control_frame_len: u32,
+    /// Largest DATA frame accepted. Default 1 MiB.
+    pub max_data_frame_len: u32,
+    /// Control frames that may wait for the socket (ping replies, resets,
+    /// window updates). A peer that keeps asking without reading fills it:
+    /// the session then ends. Default 1,024.
+    pub max_queued_control_frames: usize,
+    /// How long frames for a stream we reset are ignored instead of being
+    /// answered. Default 10 s.
+    pub reset_stream_memory: Duration,
+    /// How many reset streams are remembered at most. Default 1,024.
+    pub max_remembered_resets: usize,
+    /// Send a PING after this long without hearing from the peer; `None`
+    /// (default) sends none.
+    pub keepalive_interval: Option<Duration>,
+    /// End the session when a PING we sent is not answered in this time.
+    /// Default 20 s.
+    pub ping_timeout: Duration,
+    /// End the session (GOAWAY OK) after this long with no open stream and
+    /// nothing received. Default 5 minutes; `None` never.
+    pub idle_timeout: Option<Duration>,
+    /// Caps on work without data.
+    pub flood_limits: FloodLimits,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            stream_window: DEFAULT_STREAM_WINDOW,
+            session_window: DEFAULT_SESSION_WINDOW,
+            max_concurrent_streams: 100,
+            flow_control: FlowControl::Strict,
+            accept_peer_bidirectional_streams: false,
+            accept_push: true,
+            max_send_frame: 16 * 1024,
+            max_send_buffer: 64 * 1024,
+            max_header_block_size: DEFAULT_MAX_HEADER_BLOCK_SIZE,
+            max_control_frame_len: DEFAULT_MAX_CONTROL_FRAME_LEN,
+            max_data_frame_len: DEFAULT_MAX_DATA_FRAME_LEN,
+            max_queued_control_frames: 1024,
+            reset_stream_memory: Duration::from_secs(10),
+            max_remembered_resets: 1024,
+            keepalive_interval: None,
+            ping_timeout: Duration::from_secs(20),
+            idle_timeout: Some(Duration::from_secs(300)),
+            flood_limits: FloodLimits::default(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The settings for Go spdystream peers (Docker, kubectl, the kubelet):
+    /// no flow control, and bidirectional streams opened by either end.
+    pub fn spdystream_compatible() -> Self {
+        SessionConfig {
+            flow_control: FlowControl::Disabled,
+            accept_peer_bidirectional_streams: true,
+            ..SessionConfig::default()
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! One stream's state: which halves are open, its windows and its queue.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::flow::Window;
+use crate::frame::{Priority, StreamId};
+use crate::header::HeaderBlock;
+
+/// Something queued to go out on a stream, in order.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// Payload, possibly empty, with FIN on its last frame when `fin`.
+    Data { bytes: Bytes, fin: bool },
+    /// A HEADERS frame (e.g. trailers, or a pushed stream's :status).
+    Headers { block: HeaderBlock, fin: bool },
+}
+
+/// The state of one open stream.
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) id: StreamId,
+    pub(crate) priority: Priority,
+    /// We opened it.
+    pub(crate) local: bool,
+    /// A pushed stream (unidirectional, associated with another).
+    pub(crate) pushed: bool,
+    /// We sent FIN, or may never send (the peer's unidirectional stream).
+    pub(crate) send_closed: bool,
+    /// The application finished its sending half; nothing more is accepted.
+    pub(crate) fin_queued: bool,
+    /// The peer sent FIN, or may never send (our unidirectional stream).
+    pub(crate) recv_closed: bool,
+    /// SYN_REPLY sent (peer's stream) or received (ours).
+    pub(crate) replied: bool,
+    pub(crate) send_window: Window,
+    pub(crate) recv_window: Window,
+    /// Bytes the application released but we have not yet credited.
+    pub(crate) recv_unacked: u32,
+    pub(crate) queue: VecDeque<Outgoing>,
+    pub(crate) queued_bytes: usize,
+    /// In the scheduler's ready queue.
+    pub(crate) scheduled: bool,
+    /// `send_data` was refused; announce `Writable` once the queue drains.
+    pub(crate) wants_writable: bool,
+}
+
+impl Stream {
+    pub(crate) fn new(
+        id: StreamId,
+        priority: Priority,
+        local: bool,
+        send_window: u32,
+        recv_window: u32,
+    ) -> Self {
+        Stream {
+            id,
+            priority,
+            local,
+            pushed: false,
+            send_closed: false,
+            fin_queued: false,
+            recv_closed: false,
+            replied: false,
+            send_window: Window::new(send_window),
+            recv_window: Window::new(recv_window),
+            recv_unacked: 0,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            scheduled: false,
+            wants_writable: false,
+        }
+    }
+
+    /// Both halves are finished.
+    pub(crate) fn is_done(&self) -> bool {
+        self.send_closed && self.recv_closed && self.queue.is_empty()
+    }
+
+    /// Whether the front of the queue can go out now.
+    pub(crate) fn can_send(&self, session_window: u64, ignore_windows: bool) -> bool {
+        match self.queue.front() {
+            None => false,
+            Some(Outgoing::Headers { .. }) => true,
+            Some(Outgoing::Data { bytes, .. }) if bytes.is_empty() => true,
+            Some(Outgoing::Data { .. }) => {
+                ignore_windows || (self.send_window.available() > 0 && session_window > 0)
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Choosing what goes out next: control frames first, then DATA by
+//! priority, round-robin inside a level, in slices of `max_send_frame`.
+
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::stream::Outgoing;
+use super::{CloseReason, Event, FlowControl, Session};
+use crate::frame::{Data, Frame, GoAwayStatus, HEAD_LEN, Headers, StreamId};
+
+/// Bytes for the socket, from [`Session::poll_transmit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Transmit {
+    /// One or more encoded control frames.
+    Control(Bytes),
+    /// A DATA frame as its head and the caller's payload, for a vectored
+    /// write without copying the payload.
+    Data {
+        /// The 8-byte frame head.
+        head: [u8; HEAD_LEN],
+        /// The payload.
+        payload: Bytes,
+    },
+}
+
+impl Transmit {
+    /// Total bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Transmit::Control(bytes) => bytes.len(),
+            Transmit::Data { payload, .. } => HEAD_LEN + payload.len(),
+        }
+    }
+
+    /// True when there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the bytes to `dst` (copying the payload).
+    pub fn write_to(&self, dst: &mut BytesMut) {
+        match self {
+            Transmit::Control(bytes) => dst.put_slice(bytes),
+            Transmit::Data { head, payload } => {
+                dst.put_slice(head);
+                dst.put_slice(payload);
+            }
+        }
+    }
+}
+
+impl Session {
+    /// The next bytes to write, or `None` when nothing may be sent now.
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        if !self.control.is_empty() {
+            return self.transmit_control();
+        }
+        if self.is_closed() {
+            return None;
+        }
+        self.transmit_stream()
+    }
+
+    fn transmit_control(&mut self) -> Option<Transmit> {
+        let mut out = std::mem::take(&mut self.out);
+        while let Some(frame) = self.control.pop_front() {
+            if let Err(error) = self.encoder.encode(&frame, &mut out) {
+                // Header blocks are size-checked when queued, so this is a bug.
+                tracing::error!(%error, "cannot encode a control frame");
+                self.control.clear();
+                let status = GoAwayStatus::InternalError;
+                self.fail(
+                    status,
+                    CloseReason::ProtocolError {
+                        status,
+                        detail: format!("internal: {error}"),
+                    },
+                    None,
+                );
+                continue;
+            }
+            // Keep each write to a reasonable size.
+            if out.len() >= 64 * 1024 {
+                break;
+            }
+        }
+        let bytes = out.split().freeze();
+        self.out = out;
+        (!bytes.is_empty()).then_some(Transmit::Control(bytes))
+    }
+
+    fn transmit_stream(&mut self) -> Option<Transmit> {
+        let ignore_windows = self.config.flow_control == FlowControl::Disabled;
+        loop {
+            let id = self.ready.pop()?;
+            let session_window = self.send_window.available();
+            let Some(stream) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            stream.scheduled = false;
+            if !stream.can_send(session_window, ignore_windows) {
+                continue;
+            }
+            let transmit = match stream.queue.pop_front() {
+                Some(Outgoing::Headers { block, fin }) => {
+                    if fin {
+                        stream.send_closed = true;
+                    }
+                    let frame = Frame::Headers(Headers {
+                        stream_id: id,
+                        fin,
+                        headers: block,
+                    });
+                    let mut out = std::mem::take(&mut self.out);
+                    let encoded = self.encoder.encode(&frame, &mut out);
+                    let bytes = out.split().freeze();
+                    self.out = out;
+                    if let Err(error) = encoded {
+                        tracing::error!(%error, "cannot encode HEADERS");
+                        continue;
+                    }
+                    Transmit::Control(bytes)
+                }
+                Some(Outgoing::Data { mut bytes, fin }) => {
+                    let mut n = bytes.len().min(self.config.max_send_frame as usize);
+                    if !ignore_windows {
+                        let window = stream.send_window.available().min(session_window);
+                        n = n.min(usize::try_from(window).unwrap_or(usize::MAX));
+                    }
+                    let payload = bytes.split_to(n);
+                    let last = bytes.is_empty();
+                    if !last {
+                        stream.queue.push_front(Outgoing::Data { bytes, fin });
+                    }
+                    let fin = fin && last;
+                    if fin {
+                        stream.send_closed = true;
+                    }
+                    stream.send_window.consume(n as u32);
+                    self.send_window.consume(n as u32);
+                    stream.queued_bytes -= n;
+                    if stream.wants_writable
+                        && stream.queued_bytes < self.config.max_send_buffer as usize
+                    {
+                        stream.wants_writable = false;
+                        self.events.push_back(Event::Writable { stream_id: id });
+                    }
+                    Transmit::Data {
+                        head: Data::head(id, fin, n as u32),
+                        payload,
+                    }
+                }
+                None => continue,
+            };
+            self.after_send(id);
+            return Some(transmit);
+        }
+    }
+
+    /// Requeues a stream that can go on, or finishes it.
+    fn after_send(&mut self, id: StreamId) {
+        self.schedule(id);
+        self.maybe_finish_stream(id);
+    }
+}
