@@ -39,7 +39,10 @@ fn request_block() -> HeaderBlock {
 #[divan::bench]
 fn decode_data_16k_x16(bencher: Bencher<'_, '_>) {
     let mut wire = BytesMut::new();
-    let frame = Frame::Data(Data::new(StreamId::new(1), Bytes::from(vec![7u8; 16 * 1024])));
+    let frame = Frame::Data(Data::new(
+        StreamId::new(1),
+        Bytes::from(vec![7u8; 16 * 1024]),
+    ));
     let mut encoder = FrameEncoder::new();
     for _ in 0..16 {
         encoder.encode(&frame, &mut wire).unwrap();
