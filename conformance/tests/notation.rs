@@ -29,7 +29,10 @@ fn captures_round_trip_through_yaml() {
         "spdystream-server-to-client.bin",
     ] {
         let frames = frames_of(file);
-        let notes: Vec<FrameNote> = frames.iter().map(|f| FrameNote::from_frame(f, &full)).collect();
+        let notes: Vec<FrameNote> = frames
+            .iter()
+            .map(|f| FrameNote::from_frame(f, &full))
+            .collect();
         let yaml = print_notes(&notes);
         let parsed = parse_notes(&yaml).unwrap();
         assert_eq!(parsed, notes, "{file}");
@@ -84,17 +87,24 @@ fn handwritten_notes_parse() {
         panic!()
     };
     assert_eq!(&data.payload[..], &[9, 9, 9, 9]);
-    assert_eq!(notes[6].to_wire().unwrap(), Wire::Raw(vec![0x80, 3, 0, 6].into()));
+    assert_eq!(
+        notes[6].to_wire().unwrap(),
+        Wire::Raw(vec![0x80, 3, 0, 6].into())
+    );
 }
 
 #[test]
 fn bad_notes_are_refused_clearly() {
-    assert!(parse_notes("- {type: PING, id: 1, bogus: 2}").is_err(), "unknown fields");
+    assert!(
+        parse_notes("- {type: PING, id: 1, bogus: 2}").is_err(),
+        "unknown fields"
+    );
     let status = parse_notes("- {type: RST_STREAM, stream_id: 1, status: NOPE}").unwrap();
     let error = status[0].to_wire().unwrap_err().to_string();
     assert!(error.contains("NOPE"), "{error}");
-    let two = parse_notes("- {type: DATA, stream_id: 1, data: a, data_hex: "62"}").unwrap();
+    let two = parse_notes("- {type: DATA, stream_id: 1, data: a, data_hex: '62'}").unwrap();
     assert!(two[0].to_wire().is_err());
-    let summarised = parse_notes("- {type: DATA, stream_id: 1, data_len: 3, data_sha256: ab}").unwrap();
+    let summarised =
+        parse_notes("- {type: DATA, stream_id: 1, data_len: 3, data_sha256: ab}").unwrap();
     assert!(summarised[0].to_wire().is_err());
 }
