@@ -24,6 +24,8 @@
 //! assert_eq!(decoded, Some(frame));
 //! ```
 
+#[cfg(feature = "tokio")]
+pub mod driver;
 pub mod frame;
 pub mod header;
 pub mod session;

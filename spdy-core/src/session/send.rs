@@ -242,6 +242,19 @@ impl Session {
         Ok(())
     }
 
+    /// Asks for an [`Event::Writable`](super::Event::Writable) once the
+    /// stream's queue has room again.
+    pub fn notify_when_writable(&mut self, stream_id: StreamId) {
+        let limit = self.config.max_send_buffer as usize;
+        if let Some(stream) = self.streams.get_mut(&stream_id) {
+            if stream.queued_bytes >= limit {
+                stream.wants_writable = true;
+            } else {
+                self.events.push_back(super::Event::Writable { stream_id });
+            }
+        }
+    }
+
     /// How many more bytes `send_data` accepts on the stream now.
     pub fn send_capacity(&self, stream_id: StreamId) -> usize {
         match self.streams.get(&stream_id) {

@@ -1,0 +1,313 @@
+//! The connection task: runs a [`Session`] over any `AsyncRead + AsyncWrite`.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::IoSlice;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use super::shared::SharedRef;
+use crate::session::{CloseReason, Transmit};
+
+/// Settings of the connection task, beyond the session's own.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// How long a write may make no progress (the peer stopped reading)
+    /// before the session is closed. Default 30 s.
+    pub write_timeout: Duration,
+    /// Received bytes the application has not yet taken, over all streams,
+    /// beyond which the task stops reading the socket (TCP back-pressure).
+    /// Under strict flow control the windows bound this already; without
+    /// flow control (spdystream peers) this is the bound. Default 16 MiB.
+    pub max_buffered_recv: usize,
+    /// Bytes read from the socket at a time. Default 64 KiB.
+    pub read_chunk: usize,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            write_timeout: Duration::from_secs(30),
+            max_buffered_recv: 16 * 1024 * 1024,
+            read_chunk: 64 * 1024,
+        }
+    }
+}
+
+/// Bytes waiting for the socket: small pieces coalesced, large DATA
+/// payloads kept as they are for vectored writes.
+#[derive(Default)]
+struct WriteQueue {
+    chunks: VecDeque<Bytes>,
+    coalesce: BytesMut,
+    len: usize,
+}
+
+/// Payloads at least this long go out as their own chunk, uncopied.
+const ZERO_COPY_MIN: usize = 1024;
+/// How much the queue holds before the task stops asking the session.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+
+impl WriteQueue {
+    fn push(&mut self, transmit: Transmit) {
+        self.len += transmit.len();
+        match transmit {
+            Transmit::Control(bytes) => self.coalesce.extend_from_slice(&bytes),
+            Transmit::Data { head, payload } => {
+                self.coalesce.extend_from_slice(&head);
+                if payload.len() >= ZERO_COPY_MIN {
+                    self.seal();
+                    self.chunks.push_back(payload);
+                } else {
+                    self.coalesce.extend_from_slice(&payload);
+                }
+            }
+        }
+    }
+
+    fn seal(&mut self) {
+        if !self.coalesce.is_empty() {
+            self.chunks.push_back(self.coalesce.split().freeze());
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if n >= front.len() {
+                n -= front.len();
+                self.chunks.pop_front();
+            } else {
+                let _ = front.split_to(n);
+                n = 0;
+            }
+        }
+    }
+}
+
+/// The task that drives one connection. Spawn it (or await it); it ends
+/// when the session ends, with the reason.
+///
+/// Made by [`connect`](super::connect).
+#[must_use = "the connection does nothing unless spawned or awaited"]
+pub struct Connection<IO> {
+    io: IO,
+    shared: SharedRef,
+    config: DriverConfig,
+    read_buf: BytesMut,
+    write: WriteQueue,
+    read_closed: bool,
+    write_stalled_since: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
+    shutting_down: bool,
+}
+
+impl<IO> Connection<IO> {
+    pub(crate) fn new(io: IO, shared: SharedRef, config: DriverConfig) -> Self {
+        Connection {
+            io,
+            shared,
+            read_buf: BytesMut::with_capacity(config.read_chunk),
+            config,
+            write: WriteQueue::default(),
+            read_closed: false,
+            write_stalled_since: None,
+            timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            shutting_down: false,
+        }
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
+    type Output = CloseReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        let this = self.get_mut();
+        let shared = this.shared.clone();
+        let mut state = shared.lock();
+        match &state.driver_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.driver_waker = Some(cx.waker().clone()),
+        }
+        loop {
+            let now = Instant::now();
+            let mut progress = false;
+
+            if state.handles == 0 && !state.session.is_closed() && state.slots.is_empty() {
+                // Nobody can use the session any more: wind it down.
+                state.session.goaway(crate::frame::GoAwayStatus::Ok);
+                progress = true;
+            }
+
+            // Timers of the session.
+            if let Some(deadline) = state.session.poll_timeout()
+                && now >= deadline
+            {
+                state.session.handle_timeout(now);
+                progress = true;
+            }
+
+            // Read, unless the application is behind.
+            if !this.read_closed
+                && !state.session.is_closed()
+                && state.buffered < this.config.max_buffered_recv
+            {
+                if this.read_buf.capacity() - this.read_buf.len() < this.config.read_chunk / 4 {
+                    this.read_buf.reserve(this.config.read_chunk);
+                }
+                match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.read_buf)
+                {
+                    Poll::Ready(Ok(n)) => {
+                        progress = true;
+                        if n == 0 {
+                            this.read_closed = true;
+                            state
+                                .session
+                                .connection_lost("the peer closed the connection");
+                        } else {
+                            state.session.receive(&mut this.read_buf, now);
+                        }
+                    }
+                    Poll::Ready(Err(error)) => {
+                        progress = true;
+                        this.read_closed = true;
+                        state
+                            .session
+                            .connection_lost(format!("read failed: {error}"));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+
+            // Hand events to the handles.
+            while let Some(event) = state.session.poll_event() {
+                state.dispatch(event);
+                progress = true;
+            }
+
+            // Write.
+            while this.write.len < WRITE_HIGH_WATER {
+                match state.session.poll_transmit(now) {
+                    Some(transmit) => {
+                        this.write.push(transmit);
+                        progress = true;
+                    }
+                    None => break,
+                }
+            }
+            // Data was sent: streams may have become writable.
+            while let Some(event) = state.session.poll_event() {
+                state.dispatch(event);
+            }
+            this.write.seal();
+            while !this.write.is_empty() && !this.read_closed_for_writes() {
+                let slices: Vec<IoSlice<'_>> = this
+                    .write
+                    .chunks
+                    .iter()
+                    .take(64)
+                    .map(|c| IoSlice::new(c))
+                    .collect();
+                let io = Pin::new(&mut this.io);
+                let result = if slices.len() > 1 {
+                    io.poll_write_vectored(cx, &slices)
+                } else {
+                    io.poll_write(cx, &slices[0])
+                };
+                match result {
+                    Poll::Ready(Ok(0)) => {
+                        state
+                            .session
+                            .connection_lost("the connection accepts no more bytes");
+                        this.write = WriteQueue::default();
+                        this.read_closed = true;
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        this.write.advance(n);
+                        this.write_stalled_since = None;
+                        progress = true;
+                    }
+                    Poll::Ready(Err(error)) => {
+                        state
+                            .session
+                            .connection_lost(format!("write failed: {error}"));
+                        this.write = WriteQueue::default();
+                        this.read_closed = true;
+                        progress = true;
+                    }
+                    Poll::Pending => {
+                        let since = *this.write_stalled_since.get_or_insert(now);
+                        if now.duration_since(since) >= this.config.write_timeout {
+                            tracing::debug!("peer stopped reading; closing the session");
+                            state.session.connection_lost("the peer stopped reading");
+                            this.write = WriteQueue::default();
+                            this.read_closed = true;
+                            progress = true;
+                        }
+                        break;
+                    }
+                }
+            }
+            if this.write.is_empty() {
+                let _ = Pin::new(&mut this.io).poll_flush(cx);
+            }
+
+            // The end: everything written, then shut the connection down.
+            if state.session.is_finished() && this.write.is_empty() {
+                while let Some(event) = state.session.poll_event() {
+                    state.dispatch(event);
+                }
+                let reason = state
+                    .session
+                    .close_reason()
+                    .cloned()
+                    .unwrap_or(CloseReason::Graceful);
+                state.mark_closed(reason.clone());
+                if !this.shutting_down {
+                    this.shutting_down = true;
+                }
+                drop(state);
+                return match Pin::new(&mut this.io).poll_shutdown(cx) {
+                    Poll::Pending if !this.read_closed => Poll::Pending,
+                    _ => Poll::Ready(reason),
+                };
+            }
+
+            if !progress {
+                // Sleep until the next timer: the session's, or the write stall limit.
+                let mut deadline = state.session.poll_timeout();
+                if let Some(since) = this.write_stalled_since {
+                    let stall = since + this.config.write_timeout;
+                    deadline = Some(deadline.map_or(stall, |d| d.min(stall)));
+                }
+                if let Some(deadline) = deadline {
+                    this.timer.as_mut().reset(deadline.into());
+                    if this.timer.as_mut().poll(cx).is_ready() {
+                        continue;
+                    }
+                }
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<IO> Connection<IO> {
+    fn read_closed_for_writes(&self) -> bool {
+        // After a read or write failure nothing more is written.
+        self.read_closed && self.write.is_empty()
+    }
+}

@@ -1,0 +1,296 @@
+//! State shared between the connection task and the handles, behind one
+//! briefly held lock. No lock is ever held across an await.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::Error;
+use crate::frame::{Priority, RstStatus, StreamId};
+use crate::header::HeaderBlock;
+use crate::session::{CloseReason, Event, ResetOrigin, Session};
+
+/// A stream the peer opened, waiting for `accept`.
+#[derive(Debug)]
+pub(crate) struct Incoming {
+    pub(crate) stream_id: StreamId,
+    pub(crate) headers: HeaderBlock,
+    pub(crate) priority: Priority,
+    pub(crate) associated_to: StreamId,
+    pub(crate) fin: bool,
+    pub(crate) unidirectional: bool,
+}
+
+/// The handle side of one stream.
+#[derive(Debug, Default)]
+pub(crate) struct Slot {
+    pub(crate) data: VecDeque<Bytes>,
+    pub(crate) headers: VecDeque<HeaderBlock>,
+    /// The peer sent FIN.
+    pub(crate) fin: bool,
+    pub(crate) reset: Option<(RstStatus, ResetOrigin)>,
+    /// Both ends finished; the session forgot the stream.
+    pub(crate) closed: bool,
+    pub(crate) recv_waker: Option<Waker>,
+    pub(crate) send_waker: Option<Waker>,
+    pub(crate) recv_alive: bool,
+    pub(crate) send_alive: bool,
+    /// Our sending half ended cleanly (FIN queued).
+    pub(crate) send_finished: bool,
+}
+
+impl Slot {
+    fn wake_all(&mut self) {
+        if let Some(w) = self.recv_waker.take() {
+            w.wake();
+        }
+        if let Some(w) = self.send_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) session: Session,
+    pub(crate) slots: HashMap<StreamId, Slot>,
+    pub(crate) incoming: VecDeque<Incoming>,
+    pub(crate) accept_waker: Option<Waker>,
+    pub(crate) open_waiters: Vec<Waker>,
+    pub(crate) pings: HashMap<u32, oneshot::Sender<Duration>>,
+    pub(crate) closed: Option<CloseReason>,
+    pub(crate) close_waiters: Vec<Waker>,
+    pub(crate) driver_waker: Option<Waker>,
+    /// Received bytes not yet taken by the application, all streams.
+    pub(crate) buffered: usize,
+    /// Live `SessionHandle`s; when the last goes, the session winds down.
+    pub(crate) handles: usize,
+}
+
+/// The lock around [`Shared`].
+#[derive(Clone)]
+pub(crate) struct SharedRef(Arc<Mutex<Shared>>);
+
+impl SharedRef {
+    pub(crate) fn new(session: Session) -> Self {
+        SharedRef(Arc::new(Mutex::new(Shared {
+            session,
+            slots: HashMap::new(),
+            incoming: VecDeque::new(),
+            accept_waker: None,
+            open_waiters: Vec::new(),
+            pings: HashMap::new(),
+            closed: None,
+            close_waiters: Vec::new(),
+            driver_waker: None,
+            buffered: 0,
+            handles: 0,
+        })))
+    }
+
+    /// Locks the state. A panic while the lock was held leaves the data
+    /// consistent enough to fail every operation, so poisoning is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Shared {
+    /// Wakes the connection task so it sends what a command queued.
+    pub(crate) fn wake_driver(&mut self) {
+        if let Some(waker) = self.driver_waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// The error for operations on a session that has ended.
+    pub(crate) fn closed_error(&self) -> Option<Error> {
+        self.closed.clone().map(Error::SessionClosed)
+    }
+
+    /// The error for an operation on stream `id`, if it cannot go on.
+    pub(crate) fn stream_error(&self, id: StreamId) -> Option<Error> {
+        match self.slots.get(&id).and_then(|s| s.reset) {
+            Some((status, origin)) => Some(Error::Reset {
+                stream_id: id,
+                status,
+                origin,
+            }),
+            None => self.closed_error(),
+        }
+    }
+
+    /// Gives receive credit back for bytes the application consumed.
+    pub(crate) fn consumed(&mut self, id: StreamId, n: usize) {
+        self.buffered = self.buffered.saturating_sub(n);
+        self.session.release_capacity(id, n);
+        self.wake_driver();
+    }
+
+    /// A handle of stream `id` is gone; forget the slot once nothing needs it.
+    pub(crate) fn release_slot(&mut self, id: StreamId, now: Instant) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        if !slot.recv_alive {
+            // Nobody will read: give the credit back now.
+            let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
+            if unread > 0 {
+                self.buffered = self.buffered.saturating_sub(unread);
+                self.session.release_capacity(id, unread);
+            }
+        }
+        if !slot.recv_alive && !slot.send_alive {
+            let finished = slot.closed || slot.reset.is_some() || (slot.send_finished && slot.fin);
+            self.slots.remove(&id);
+            if !finished {
+                self.session.reset(id, RstStatus::Cancel, now);
+            }
+        }
+        self.wake_driver();
+    }
+
+    /// Routes one session event to the handles.
+    pub(crate) fn dispatch(&mut self, event: Event) {
+        match event {
+            Event::StreamOpened {
+                stream_id,
+                headers,
+                priority,
+                associated_to,
+                fin,
+                unidirectional,
+            } => {
+                self.slots.insert(
+                    stream_id,
+                    Slot {
+                        fin,
+                        recv_alive: true,
+                        send_alive: !unidirectional,
+                        send_finished: unidirectional,
+                        ..Slot::default()
+                    },
+                );
+                self.incoming.push_back(Incoming {
+                    stream_id,
+                    headers,
+                    priority,
+                    associated_to,
+                    fin,
+                    unidirectional,
+                });
+                if let Some(w) = self.accept_waker.take() {
+                    w.wake();
+                }
+            }
+            Event::Reply {
+                stream_id,
+                headers,
+                fin,
+            }
+            | Event::Headers {
+                stream_id,
+                headers,
+                fin,
+            } => {
+                if let Some(slot) = self.slots.get_mut(&stream_id) {
+                    slot.headers.push_back(headers);
+                    slot.fin |= fin;
+                    slot.wake_all();
+                }
+            }
+            Event::Data {
+                stream_id,
+                data,
+                fin,
+            } => {
+                let len = data.len();
+                match self.slots.get_mut(&stream_id) {
+                    Some(slot) if slot.recv_alive => {
+                        if !data.is_empty() {
+                            slot.data.push_back(data);
+                        }
+                        slot.fin |= fin;
+                        self.buffered += len;
+                        if let Some(w) = slot.recv_waker.take() {
+                            w.wake();
+                        }
+                    }
+                    // Nobody reads this stream: drop the bytes, keep the credit flowing.
+                    _ => self.session.release_capacity(stream_id, len),
+                }
+            }
+            Event::Reset {
+                stream_id,
+                status,
+                origin,
+            } => {
+                if let Some(slot) = self.slots.get_mut(&stream_id) {
+                    slot.reset = Some((status, origin));
+                    let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
+                    self.buffered = self.buffered.saturating_sub(unread);
+                    slot.wake_all();
+                }
+            }
+            Event::Writable { stream_id } => {
+                if let Some(w) = self
+                    .slots
+                    .get_mut(&stream_id)
+                    .and_then(|s| s.send_waker.take())
+                {
+                    w.wake();
+                }
+            }
+            Event::StreamClosed { stream_id } => {
+                if let Some(slot) = self.slots.get_mut(&stream_id) {
+                    slot.closed = true;
+                    slot.wake_all();
+                    if !slot.recv_alive && !slot.send_alive {
+                        self.slots.remove(&stream_id);
+                    }
+                }
+            }
+            Event::CanOpenStream | Event::GoAway { .. } => {
+                for w in self.open_waiters.drain(..) {
+                    w.wake();
+                }
+                if let Some(w) = self.accept_waker.take() {
+                    w.wake();
+                }
+            }
+            Event::PingAnswered { id, rtt } => {
+                if let Some(tx) = self.pings.remove(&id) {
+                    let _ = tx.send(rtt);
+                }
+            }
+            Event::Settings(_) => {}
+            Event::Closed(reason) => self.mark_closed(reason),
+        }
+    }
+
+    /// Fails everything that waits: the session is over.
+    pub(crate) fn mark_closed(&mut self, reason: CloseReason) {
+        if self.closed.is_none() {
+            self.closed = Some(reason);
+        }
+        self.pings.clear();
+        for slot in self.slots.values_mut() {
+            slot.wake_all();
+        }
+        for w in self
+            .open_waiters
+            .drain(..)
+            .chain(self.close_waiters.drain(..))
+        {
+            w.wake();
+        }
+        if let Some(w) = self.accept_waker.take() {
+            w.wake();
+        }
+    }
+}
