@@ -52,6 +52,9 @@ struct WriteQueue {
 const ZERO_COPY_MIN: usize = 1024;
 /// How much the queue holds before the task stops asking the session.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// Rounds of read, dispatch and write in one poll before the task yields,
+/// so one busy connection cannot starve the others on its runtime thread.
+const MAX_ROUNDS_PER_POLL: usize = 32;
 
 impl WriteQueue {
     fn push(&mut self, transmit: Transmit) {
@@ -111,7 +114,8 @@ pub struct Connection<IO> {
     read_closed: bool,
     write_stalled_since: Option<Instant>,
     timer: Pin<Box<Sleep>>,
-    shutting_down: bool,
+    /// Every handle is gone and our GOAWAY is queued.
+    winding_down: bool,
 }
 
 impl<IO> Connection<IO> {
@@ -125,7 +129,7 @@ impl<IO> Connection<IO> {
             read_closed: false,
             write_stalled_since: None,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
-            shutting_down: false,
+            winding_down: false,
         }
     }
 }
@@ -141,12 +145,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => state.driver_waker = Some(cx.waker().clone()),
         }
-        loop {
+        for _ in 0..MAX_ROUNDS_PER_POLL {
             let now = Instant::now();
             let mut progress = false;
 
-            if state.handles == 0 && !state.session.is_closed() && state.slots.is_empty() {
+            if !this.winding_down
+                && state.handles == 0
+                && !state.session.is_closed()
+                && state.slots.is_empty()
+            {
                 // Nobody can use the session any more: wind it down.
+                this.winding_down = true;
                 state.session.goaway(crate::frame::GoAwayStatus::Ok);
                 progress = true;
             }
@@ -276,9 +285,6 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                     .cloned()
                     .unwrap_or(CloseReason::Graceful);
                 state.mark_closed(reason.clone());
-                if !this.shutting_down {
-                    this.shutting_down = true;
-                }
                 drop(state);
                 return match Pin::new(&mut this.io).poll_shutdown(cx) {
                     Poll::Pending if !this.read_closed => Poll::Pending,
@@ -302,6 +308,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 return Poll::Pending;
             }
         }
+        // A busy connection yields to the other tasks now and then.
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

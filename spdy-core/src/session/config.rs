@@ -109,6 +109,10 @@ pub struct SessionConfig {
     /// Streams the peer may have open at once (our MAX_CONCURRENT_STREAMS);
     /// more are refused with REFUSED_STREAM. Default 100.
     pub max_concurrent_streams: u32,
+    /// How many streams we open at once before the peer's SETTINGS names its
+    /// own MAX_CONCURRENT_STREAMS. Default 100, the smallest limit the draft
+    /// recommends, so a burst of requests at session start is not refused.
+    pub assumed_peer_max_concurrent_streams: u32,
     /// Flow control mode. Default [`FlowControl::Strict`].
     pub flow_control: FlowControl,
     /// Client only: accept streams the server opens without an associated
@@ -159,6 +163,7 @@ impl Default for SessionConfig {
             stream_window: DEFAULT_STREAM_WINDOW,
             session_window: DEFAULT_SESSION_WINDOW,
             max_concurrent_streams: 100,
+            assumed_peer_max_concurrent_streams: 100,
             flow_control: FlowControl::Strict,
             accept_peer_bidirectional_streams: false,
             accept_push: true,
@@ -180,11 +185,13 @@ impl Default for SessionConfig {
 
 impl SessionConfig {
     /// The settings for Go spdystream peers (Docker, kubectl, the kubelet):
-    /// no flow control, and bidirectional streams opened by either end.
+    /// no flow control, bidirectional streams opened by either end, and no
+    /// assumed stream limit (spdystream sends no SETTINGS and has none).
     pub fn spdystream_compatible() -> Self {
         SessionConfig {
             flow_control: FlowControl::Disabled,
             accept_peer_bidirectional_streams: true,
+            assumed_peer_max_concurrent_streams: u32::MAX,
             ..SessionConfig::default()
         }
     }

@@ -114,7 +114,7 @@ impl Session {
         let limit = self
             .peer_settings
             .max_concurrent_streams
-            .unwrap_or(u32::MAX);
+            .unwrap_or(self.config.assumed_peer_max_concurrent_streams);
         if self.local_open >= limit {
             self.open_blocked = true;
             return Err(SendError::StreamLimit { limit });
