@@ -66,8 +66,8 @@ pub use settings::PeerSettings;
 pub use transmit::Transmit;
 
 use crate::frame::{
-    DecoderConfig, Frame, FrameDecoder, FrameEncoder, GoAway, GoAwayStatus, RstStatus, RstStream,
-    SettingId, Settings, StreamId, WindowUpdate,
+    DecoderConfig, Frame, FrameDecoder, FrameEncoder, GoAway, GoAwayStatus, MAX_FRAME_LEN,
+    MAX_WINDOW_DELTA, RstStatus, RstStream, SettingId, Settings, StreamId, WindowUpdate,
 };
 use flow::Window;
 use limits::RateCounter;
@@ -173,7 +173,13 @@ impl Session {
     /// A new session. Our SETTINGS (and a session WINDOW_UPDATE when the
     /// configured session window exceeds 64 KiB) are queued as the first
     /// frames to send.
-    pub fn new(role: Role, config: SessionConfig, now: Instant) -> Self {
+    pub fn new(role: Role, mut config: SessionConfig, now: Instant) -> Self {
+        // Values the wire cannot carry are brought into range.
+        config.max_send_frame = config.max_send_frame.clamp(1, MAX_FRAME_LEN);
+        // A stream that may queue nothing could never send.
+        config.max_send_buffer = config.max_send_buffer.max(1);
+        config.stream_window = config.stream_window.min(MAX_WINDOW_DELTA);
+        config.session_window = config.session_window.min(MAX_WINDOW_DELTA);
         let decoder = FrameDecoder::with_config(DecoderConfig {
             max_control_frame_len: config.max_control_frame_len,
             max_data_frame_len: config.max_data_frame_len,
