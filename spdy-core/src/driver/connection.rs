@@ -123,7 +123,7 @@ impl<IO> Connection<IO> {
         Connection {
             io,
             shared,
-            read_buf: BytesMut::with_capacity(config.read_chunk),
+            read_buf: BytesMut::new(),
             config,
             write: WriteQueue::default(),
             read_closed: false,
@@ -298,6 +298,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             }
 
             if !progress {
+                if this.read_buf.is_empty() && this.read_buf.capacity() > 0 {
+                    // Nothing waits in the read buffer: an idle connection
+                    // keeps no read_chunk-sized buffer (the next read
+                    // allocates one again; DATA handed out keeps its own).
+                    this.read_buf = BytesMut::new();
+                }
                 // Sleep until the next timer: the session's, or the write stall limit.
                 let mut deadline = state.session.poll_timeout();
                 if let Some(since) = this.write_stalled_since {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::frame::{DEFAULT_MAX_CONTROL_FRAME_LEN, DEFAULT_MAX_DATA_FRAME_LEN, StreamId};
-use crate::header::DEFAULT_MAX_HEADER_BLOCK_SIZE;
+use crate::header::{DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderCompression};
 
 /// Which end of the connection a session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,6 +160,9 @@ pub struct SessionConfig {
     /// happens near the end of the id space, and for resuming a numbering.
     /// Default `None`.
     pub initial_stream_id: Option<StreamId>,
+    /// How the header blocks we send are compressed. Default
+    /// [`HeaderCompression::Stored`].
+    pub header_compression: HeaderCompression,
 }
 
 impl Default for SessionConfig {
@@ -185,6 +188,7 @@ impl Default for SessionConfig {
             idle_timeout: Some(Duration::from_secs(300)),
             flood_limits: FloodLimits::default(),
             initial_stream_id: None,
+            header_compression: HeaderCompression::default(),
         }
     }
 }
