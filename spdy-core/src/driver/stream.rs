@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -126,7 +125,7 @@ impl SendStream {
     /// Resets the stream with `status`; queued data is dropped.
     pub fn reset(&mut self, status: RstStatus) {
         let mut state = self.shared.lock();
-        state.session.reset(self.id, status, Instant::now());
+        state.session.reset(self.id, status, super::now());
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.reset = Some((status, crate::session::ResetOrigin::Local));
         }
@@ -178,13 +177,13 @@ impl Drop for SendStream {
         {
             state
                 .session
-                .reset(self.id, RstStatus::Cancel, Instant::now());
+                .reset(self.id, RstStatus::Cancel, super::now());
         }
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.send_alive = false;
             slot.send_finished = self.finished;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -408,7 +407,7 @@ impl Drop for RecvStream {
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.recv_alive = false;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -511,7 +510,7 @@ impl IncomingStream {
     pub fn refuse(mut self, status: RstStatus) {
         if let Some(info) = self.incoming.take() {
             let mut state = self.shared.lock();
-            state.session.reset(info.stream_id, status, Instant::now());
+            state.session.reset(info.stream_id, status, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
@@ -525,7 +524,7 @@ impl Drop for IncomingStream {
             let mut state = self.shared.lock();
             state
                 .session
-                .reset(info.stream_id, RstStatus::Cancel, Instant::now());
+                .reset(info.stream_id, RstStatus::Cancel, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
