@@ -11,3 +11,5 @@
 //! ```
 
 pub use spdy_core as core;
+
+pub mod upgrade;
