@@ -146,7 +146,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             _ => state.driver_waker = Some(cx.waker().clone()),
         }
         for _ in 0..MAX_ROUNDS_PER_POLL {
-            let now = Instant::now();
+            let now = super::now();
             let mut progress = false;
 
             if state.handles == 0 && !state.incoming.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::future::poll_fn;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -111,7 +111,7 @@ impl SessionHandle {
             if let Some(error) = state.closed_error() {
                 return Err(error);
             }
-            let id = state.session.ping(Instant::now())?;
+            let id = state.session.ping(super::now())?;
             let (tx, rx) = oneshot::channel();
             state.pings.insert(id, tx);
             state.wake_driver();

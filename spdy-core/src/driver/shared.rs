@@ -44,7 +44,7 @@ pub(crate) struct Slot {
 }
 
 impl Slot {
-    fn wake_all(&mut self) {
+    pub(crate) fn wake_all(&mut self) {
         if let Some(w) = self.recv_waker.take() {
             w.wake();
         }

@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -126,7 +125,7 @@ impl SendStream {
     /// Resets the stream with `status`; queued data is dropped.
     pub fn reset(&mut self, status: RstStatus) {
         let mut state = self.shared.lock();
-        state.session.reset(self.id, status, Instant::now());
+        state.session.reset(self.id, status, super::now());
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.reset = Some((status, crate::session::ResetOrigin::Local));
         }
@@ -178,13 +177,13 @@ impl Drop for SendStream {
         {
             state
                 .session
-                .reset(self.id, RstStatus::Cancel, Instant::now());
+                .reset(self.id, RstStatus::Cancel, super::now());
         }
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.send_alive = false;
             slot.send_finished = self.finished;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -408,7 +407,7 @@ impl Drop for RecvStream {
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.recv_alive = false;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -499,6 +498,24 @@ impl IncomingStream {
         ))
     }
 
+    /// Splits the stream into a [`Responder`] that answers later and the
+    /// receiving half, readable now: a server reads the request body before
+    /// it knows its reply.
+    pub fn into_parts(mut self) -> (Responder, RecvStream) {
+        let Some(info) = self.incoming.take() else {
+            unreachable!("consumed only here")
+        };
+        let id = info.stream_id;
+        (
+            Responder {
+                shared: self.shared.clone(),
+                id,
+                done: false,
+            },
+            RecvStream::new(self.shared.clone(), id, info.fin),
+        )
+    }
+
     /// The receiving half of a stream we may not answer (a pushed stream).
     pub fn into_recv(mut self) -> RecvStream {
         let Some(info) = self.incoming.take() else {
@@ -511,7 +528,7 @@ impl IncomingStream {
     pub fn refuse(mut self, status: RstStatus) {
         if let Some(info) = self.incoming.take() {
             let mut state = self.shared.lock();
-            state.session.reset(info.stream_id, status, Instant::now());
+            state.session.reset(info.stream_id, status, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
@@ -525,9 +542,85 @@ impl Drop for IncomingStream {
             let mut state = self.shared.lock();
             state
                 .session
-                .reset(info.stream_id, RstStatus::Cancel, Instant::now());
+                .reset(info.stream_id, RstStatus::Cancel, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
+        }
+    }
+}
+
+/// The answering side of a stream the peer opened, split from its
+/// receiving half by [`IncomingStream::into_parts`].
+///
+/// Dropping it without replying resets the stream with CANCEL.
+pub struct Responder {
+    shared: SharedRef,
+    id: StreamId,
+    /// Replied or refused: the sending half is accounted for.
+    done: bool,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Responder {
+    /// The stream id.
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// Answers with SYN_REPLY and returns the sending half. With `fin` the
+    /// sending half is already finished.
+    pub fn reply(mut self, headers: HeaderBlock, fin: bool) -> Result<SendStream, Error> {
+        {
+            let mut state = self.shared.lock();
+            if let Some(error) = state.stream_error(self.id) {
+                return Err(error);
+            }
+            state.session.reply(self.id, headers, fin)?;
+            if fin && let Some(slot) = state.slots.get_mut(&self.id) {
+                slot.send_finished = true;
+            }
+            state.wake_driver();
+        }
+        self.done = true;
+        Ok(SendStream::new(self.shared.clone(), self.id, fin))
+    }
+
+    /// Resets the stream with `status` instead of replying.
+    pub fn refuse(mut self, status: RstStatus) {
+        self.abandon(status);
+    }
+
+    fn abandon(&mut self, status: RstStatus) {
+        self.done = true;
+        let mut state = self.shared.lock();
+        let now = Instant::now();
+        if state.closed.is_none()
+            && let Some(slot) = state.slots.get_mut(&self.id)
+            && slot.reset.is_none()
+            && !slot.closed
+        {
+            slot.reset = Some((status, crate::session::ResetOrigin::Local));
+            slot.wake_all();
+            state.session.reset(self.id, status, now);
+        }
+        if let Some(slot) = state.slots.get_mut(&self.id) {
+            slot.send_alive = false;
+        }
+        state.release_slot(self.id, now);
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if !self.done {
+            self.abandon(RstStatus::Cancel);
         }
     }
 }
