@@ -33,7 +33,6 @@ fn main() {
 /// Bytes per iteration.
 const TRANSFER: usize = 16 * 1024 * 1024;
 const KIB: u32 = 1024;
-const MIB: u32 = 1024 * 1024;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -60,6 +59,12 @@ struct Setup {
     max_send_buffer: u32,
     /// Both drivers' read size.
     read_chunk: usize,
+    /// The receiving driver's bound on bytes not yet taken by the application.
+    max_buffered_recv: usize,
+    /// Go spdystream's mode on both ends: no flow control.
+    no_flow_control: bool,
+    /// Streams sending at once, each `TRANSFER / streams` bytes.
+    streams: usize,
 }
 
 impl Default for Setup {
@@ -72,6 +77,9 @@ impl Default for Setup {
             max_send_frame: session.max_send_frame,
             max_send_buffer: session.max_send_buffer,
             read_chunk: DriverConfig::default().read_chunk,
+            max_buffered_recv: DriverConfig::default().max_buffered_recv,
+            no_flow_control: false,
+            streams: 1,
         }
     }
 }
@@ -87,12 +95,21 @@ fn spdy_link(rt: &Runtime, setup: &Setup) -> SessionHandle {
             read_chunk: setup.read_chunk,
             ..DriverConfig::default()
         };
+        let base = if setup.no_flow_control {
+            SessionConfig::spdystream_compatible()
+        } else {
+            SessionConfig::default()
+        };
         let server_config = SessionConfig {
             stream_window: setup.stream_window,
-            session_window: setup.session_window.max(setup.stream_window),
-            ..SessionConfig::default()
+            session_window: setup.session_window,
+            ..base.clone()
         };
-        let server_driver = driver.clone();
+        let server_driver = DriverConfig {
+            max_buffered_recv: setup.max_buffered_recv,
+            ..driver.clone()
+        };
+        let per_stream = TRANSFER / setup.streams;
         tokio::spawn(async move {
             let (socket, _) = listener.accept().await.unwrap();
             socket.set_nodelay(true).unwrap();
@@ -105,7 +122,7 @@ fn spdy_link(rt: &Runtime, setup: &Setup) -> SessionHandle {
                     while let Some(chunk) = recv.data().await {
                         n += chunk.unwrap().len();
                     }
-                    assert_eq!(n, TRANSFER);
+                    assert_eq!(n, per_stream);
                     send.finish().await.unwrap();
                 });
             }
@@ -115,7 +132,7 @@ fn spdy_link(rt: &Runtime, setup: &Setup) -> SessionHandle {
         let client_config = SessionConfig {
             max_send_frame: setup.max_send_frame,
             max_send_buffer: setup.max_send_buffer,
-            ..SessionConfig::default()
+            ..base
         };
         let (client, connection) = connect(socket, Role::Client, client_config, driver);
         tokio::spawn(connection);
@@ -127,15 +144,26 @@ fn bench_spdy(bencher: Bencher<'_, '_>, setup: Setup) {
     let rt = runtime();
     let client = spdy_link(&rt, &setup);
     let data = payload();
+    let per_stream = TRANSFER / setup.streams;
     bencher.counter(BytesCount::new(TRANSFER)).bench_local(|| {
         rt.block_on(async {
-            let (mut send, mut recv) = client
-                .open_stream(OpenStream::new(HeaderBlock::new()))
-                .await
-                .unwrap();
-            send.send_last(data.clone()).await.unwrap();
-            recv.headers().await.unwrap();
-            black_box(recv.collect(16).await.unwrap());
+            let mut transfers = tokio::task::JoinSet::new();
+            for i in 0..setup.streams {
+                let client = client.clone();
+                let body = data.slice(i * per_stream..(i + 1) * per_stream);
+                transfers.spawn(async move {
+                    let (mut send, mut recv) = client
+                        .open_stream(OpenStream::new(HeaderBlock::new()))
+                        .await
+                        .unwrap();
+                    send.send_last(body).await.unwrap();
+                    recv.headers().await.unwrap();
+                    black_box(recv.collect(16).await.unwrap());
+                });
+            }
+            while let Some(done) = transfers.join_next().await {
+                done.unwrap();
+            }
         })
     });
     drop(client);
@@ -195,7 +223,7 @@ fn spdy_by_stream_window_kib(bencher: Bencher<'_, '_>, kib: u32) {
         bencher,
         Setup {
             stream_window: kib * KIB,
-            session_window: (kib * KIB).max(16 * MIB),
+            session_window: (kib * KIB).max(Setup::default().session_window),
             ..Setup::default()
         },
     );
@@ -214,7 +242,7 @@ fn spdy_by_max_send_frame_kib(bencher: Bencher<'_, '_>, kib: u32) {
 }
 
 /// By the sender's per-stream queue beyond the window (KiB).
-#[divan::bench(sample_count = 20, sample_size = 1, args = [16, 64, 256, 1024])]
+#[divan::bench(sample_count = 20, sample_size = 1, args = [16, 64, 256, 512, 1024])]
 fn spdy_by_max_send_buffer_kib(bencher: Bencher<'_, '_>, kib: u32) {
     bench_spdy(
         bencher,
@@ -232,6 +260,34 @@ fn spdy_by_read_chunk_kib(bencher: Bencher<'_, '_>, kib: usize) {
         bencher,
         Setup {
             read_chunk: kib * 1024,
+            ..Setup::default()
+        },
+    );
+}
+
+/// Four streams at once sharing the session window, by the receiver's
+/// session window (KiB), streams at the default window.
+#[divan::bench(sample_count = 20, sample_size = 1, args = [1024, 4096, 16384])]
+fn spdy_four_streams_by_session_window_kib(bencher: Bencher<'_, '_>, kib: u32) {
+    bench_spdy(
+        bencher,
+        Setup {
+            session_window: kib * KIB,
+            streams: 4,
+            ..Setup::default()
+        },
+    );
+}
+
+/// Without flow control (Go spdystream's mode), by the receiving driver's
+/// bound on unread bytes (KiB): the only back-pressure left besides TCP.
+#[divan::bench(sample_count = 20, sample_size = 1, args = [1024, 4096, 16384])]
+fn spdy_no_flow_control_by_max_buffered_recv_kib(bencher: Bencher<'_, '_>, kib: usize) {
+    bench_spdy(
+        bencher,
+        Setup {
+            no_flow_control: true,
+            max_buffered_recv: kib * 1024,
             ..Setup::default()
         },
     );
