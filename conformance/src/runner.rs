@@ -123,7 +123,10 @@ async fn run_async(scenario: &Scenario, end: &'static dyn End) -> Outcome {
                 "{{type: WINDOW_UPDATE, stream_id: 0, delta: {delta}}}"
             )));
         }
-        if let Err(e) = replay.expect_frames(&preface, DEFAULT_WITHIN, &[]).await {
+        if let Err(e) = replay
+            .expect_frames(&preface, DEFAULT_WITHIN, &[], Some(0))
+            .await
+        {
             failures.push(format!("preface: {e}"));
         }
     }
@@ -257,8 +260,8 @@ impl Replay {
                 Ok(())
             }
             StepKind::Expect(spec) => {
-                let (frames, within, skip) = spec.parts();
-                self.expect_frames(frames, within, skip).await
+                let (frames, within, skip, max_skipped) = spec.parts();
+                self.expect_frames(frames, within, skip, max_skipped).await
             }
             StepKind::ExpectData(spec) => self.expect_data(spec).await,
             StepKind::ExpectSilence(duration) => self.expect_silence(*duration).await,
@@ -331,21 +334,33 @@ impl Replay {
         items: &[Value],
         within: Dur,
         skip: &[Value],
+        max_skipped: Option<usize>,
     ) -> Result<(), String> {
         let skip: Vec<Value> = skip.iter().map(frame_pattern).collect();
         let deadline = Instant::now() + within.0;
+        let mut skipped = 0usize;
         for item in items {
-            let mut wanted: Vec<Value> = match item.get("any_order") {
-                Some(Value::Sequence(group)) => group.iter().map(frame_pattern).collect(),
+            let mut wanted: Vec<Value> = match (item.get("any_order"), item.get("repeat")) {
+                (Some(Value::Sequence(group)), _) => group.iter().map(frame_pattern).collect(),
+                (_, Some(count)) => {
+                    let count = count.as_u64().ok_or("repeat takes a count")?;
+                    let frame = frame_pattern(item.get("frame").ok_or("repeat needs a frame")?);
+                    vec![frame; count as usize]
+                }
                 _ => vec![frame_pattern(item)],
             };
+            let repeated = item.get("repeat").is_some();
             while !wanted.is_empty() {
                 let incoming = match self.peer.next(deadline).await {
                     Ok(incoming) => incoming,
                     Err(NextError::TimedOut) => {
                         return Err(format!(
                             "nothing matching {} within {within}",
-                            describe_all(&wanted)
+                            if repeated {
+                                format!("{} more of {}", wanted.len(), describe_all(&wanted[..1]))
+                            } else {
+                                describe_all(&wanted)
+                            }
                         ));
                     }
                 };
@@ -356,11 +371,24 @@ impl Replay {
                     continue;
                 }
                 if self.skippable(&incoming, &skip) {
+                    skipped += 1;
+                    if max_skipped.is_some_and(|max| skipped > max) {
+                        return Err(format!(
+                            "more than {} frames came before {}; the last was {}",
+                            max_skipped.unwrap_or(0),
+                            describe_all(&wanted[..1]),
+                            describe(&incoming)
+                        ));
+                    }
                     continue;
                 }
+                let wanted_text = if repeated {
+                    format!("{} more of {}", wanted.len(), describe_all(&wanted[..1]))
+                } else {
+                    describe_all(&wanted)
+                };
                 return Err(format!(
-                    "expected {}, got {}",
-                    describe_all(&wanted),
+                    "expected {wanted_text}, got {}",
                     describe(&incoming)
                 ));
             }
@@ -443,18 +471,21 @@ impl Replay {
     async fn expect_app(&mut self, patterns: &[Value], within: Dur) -> Result<(), String> {
         let deadline = Instant::now() + within.0;
         for pattern in patterns {
+            let group: Vec<&Value> = match pattern.get("any_order") {
+                Some(Value::Sequence(group)) => group.iter().collect(),
+                _ => vec![pattern],
+            };
             loop {
                 let changed = self.recorder.app_changed();
                 let events = self.recorder.app_events(self.app_cursor);
-                let found = events.iter().position(|e| matches(pattern, Some(e)));
-                if let Some(at) = found {
-                    self.app_cursor += at + 1;
+                if let Some(last) = match_group(&group, &events) {
+                    self.app_cursor += last + 1;
                     break;
                 }
                 if tokio::time::timeout_at(deadline, changed).await.is_err() {
                     let seen = self.recorder.app_events(self.app_cursor);
                     return Err(format!(
-                        "no application event matching {} within {within}; events since the last match: [{}]",
+                        "no application events matching {} within {within}; events since the last match: [{}]",
                         brief(pattern),
                         describe_all(&seen)
                     ));
@@ -480,6 +511,22 @@ impl Replay {
             None => "open".into(),
         }
     }
+}
+
+/// Matches each pattern of a group to a distinct event, in any order;
+/// returns the index of the last event used.
+fn match_group(group: &[&Value], events: &[Value]) -> Option<usize> {
+    let mut used = vec![false; events.len()];
+    let mut last = 0;
+    for pattern in group {
+        let at = events
+            .iter()
+            .enumerate()
+            .position(|(i, e)| !used[i] && matches(pattern, Some(e)))?;
+        used[at] = true;
+        last = last.max(at);
+    }
+    Some(last)
 }
 
 /// Which ends a scenario runs against.

@@ -363,7 +363,8 @@ pub enum StepKind {
     /// stepping on each round.
     SendRepeated(RepeatSpec),
     /// Frames the end must send next, in order (`{any_order: [...]}` items
-    /// match a group in any order).
+    /// match a group in any order, `{repeat: N, frame: PATTERN}` items N
+    /// frames in a row).
     Expect(ExpectSpec),
     /// DATA the end must send on a stream: exactly `bytes` payload bytes in
     /// as many frames as it likes (other frames may interleave only if they
@@ -373,7 +374,8 @@ pub enum StepKind {
     ExpectSilence(Dur),
     /// The end closes the connection (the peer reads EOF).
     ExpectEof(EofSpec),
-    /// Application events at the end, in order (others may come between).
+    /// Application events at the end, in order (others may come between;
+    /// `{any_order: [...]}` items match a group in any order).
     ExpectApp(ExpectAppSpec),
     /// Lets this much (virtual) time pass.
     Wait(Dur),
@@ -489,6 +491,9 @@ pub enum ExpectSpec {
         /// Frames that may come before or between the expected ones.
         #[serde(default)]
         skip: Vec<Value>,
+        /// At most this many frames may be skipped (default: any number).
+        #[serde(default)]
+        max_skipped: Option<usize>,
     },
 }
 
@@ -496,15 +501,16 @@ pub enum ExpectSpec {
 pub const DEFAULT_WITHIN: Dur = Dur::secs(5);
 
 impl ExpectSpec {
-    /// The patterns, the wait and the skippable frames.
-    pub fn parts(&self) -> (&[Value], Dur, &[Value]) {
+    /// The patterns, the wait, the skippable frames and how many may be skipped.
+    pub fn parts(&self) -> (&[Value], Dur, &[Value], Option<usize>) {
         match self {
-            ExpectSpec::Frames(frames) => (frames, DEFAULT_WITHIN, &[]),
+            ExpectSpec::Frames(frames) => (frames, DEFAULT_WITHIN, &[], None),
             ExpectSpec::Full {
                 frames,
                 within,
                 skip,
-            } => (frames, within.unwrap_or(DEFAULT_WITHIN), skip),
+                max_skipped,
+            } => (frames, within.unwrap_or(DEFAULT_WITHIN), skip, *max_skipped),
         }
     }
 }
@@ -616,6 +622,8 @@ pub enum Action {
     },
     /// Drop the application's session handle (and the accept loop's).
     DropHandle,
+    /// Report what the peer's SETTINGS said (a `peer_settings` event).
+    PeerSettings,
 }
 
 fn cancel() -> CodeNote {

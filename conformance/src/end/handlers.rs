@@ -425,6 +425,16 @@ impl Common {
                 session.close();
                 Ok(())
             }
+            Action::PeerSettings => {
+                let settings = session.peer_settings();
+                self.recorder.app(AppEvent::PeerSettings {
+                    max_concurrent_streams: settings.max_concurrent_streams,
+                    initial_window_size: settings.initial_window_size,
+                    values: settings.values.iter().map(|(k, (v, _))| (*k, *v)).collect(),
+                    persisted: settings.persisted.clone(),
+                });
+                Ok(())
+            }
             Action::Settings {
                 clear_settings,
                 entries,
