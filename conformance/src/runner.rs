@@ -202,6 +202,7 @@ fn step_name(kind: &StepKind) -> &'static str {
         StepKind::ExpectSilence(_) => "expect_silence",
         StepKind::ExpectEof(_) => "expect_eof",
         StepKind::ExpectApp(_) => "expect_app",
+        StepKind::Discard(_) => "discard",
         StepKind::Wait(_) => "wait",
         StepKind::StopReading => "stop_reading",
         StepKind::ResumeReading => "resume_reading",
@@ -290,6 +291,26 @@ impl Replay {
             StepKind::ExpectApp(spec) => {
                 let (events, within) = spec.parts();
                 self.expect_app(events, within).await
+            }
+            StepKind::Discard(patterns) => {
+                let patterns: Vec<Value> = patterns.iter().map(frame_pattern).collect();
+                let mut discarded = 0usize;
+                while self
+                    .peer
+                    .take_ready(|incoming| match incoming {
+                        Incoming::Frame { value, .. } => {
+                            patterns.iter().any(|p| matches(p, Some(value)))
+                        }
+                        _ => false,
+                    })
+                    .is_some()
+                {
+                    discarded += 1;
+                }
+                self.recorder.record(What::Step(format!(
+                    "discarded {discarded} frames read so far"
+                )));
+                Ok(())
             }
             StepKind::Wait(duration) => {
                 self.recorder.record(What::Step(format!("wait {duration}")));

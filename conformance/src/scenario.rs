@@ -377,6 +377,9 @@ pub enum StepKind {
     /// Application events at the end, in order (others may come between;
     /// `{any_order: [...]}` items match a group in any order).
     ExpectApp(ExpectAppSpec),
+    /// Consumes the frames already read that match these patterns (without
+    /// waiting), so a later `max_skipped` counts only what comes after.
+    Discard(Vec<Value>),
     /// Lets this much (virtual) time pass.
     Wait(Dur),
     /// The peer stops reading the connection.
