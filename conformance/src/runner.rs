@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_norway::Value;
 use spdy_core::session::PROTOCOL_INITIAL_WINDOW;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::duration::Dur;
@@ -17,7 +18,9 @@ use crate::end::{End, Setup};
 use crate::pattern::{brief, frame_pattern, matches};
 use crate::peer::{Incoming, NextError, Peer};
 use crate::record::{Recorder, What, render};
-use crate::scenario::{DEFAULT_PIPE_BUFFER, DEFAULT_WITHIN, ExpectDataSpec, Scenario, StepKind};
+use crate::scenario::{
+    CutSweepSpec, DEFAULT_PIPE_BUFFER, DEFAULT_WITHIN, ExpectDataSpec, Scenario, StepKind,
+};
 
 /// Real time a run may take before it is declared stuck.
 pub const REAL_TIME_LIMIT: Duration = Duration::from_secs(60);
@@ -85,6 +88,9 @@ fn failed(scenario: &Scenario, end: &'static dyn End, why: String) -> Outcome {
 
 /// What the runner knows while it replays.
 struct Replay {
+    end: &'static dyn End,
+    setup: Setup,
+    pipe: usize,
     peer: Peer,
     recorder: Recorder,
     ignore: Vec<Value>,
@@ -109,6 +115,9 @@ async fn run_async(scenario: &Scenario, end: &'static dyn End) -> Outcome {
         Err(e) => return failed(scenario, end, format!("the end did not start: {e}")),
     };
     let mut replay = Replay {
+        end,
+        setup: setup.clone(),
+        pipe,
         peer: Peer::new(peer_io, recorder.clone()),
         recorder: recorder.clone(),
         ignore: scenario.ignore.iter().map(frame_pattern).collect(),
@@ -209,6 +218,7 @@ fn step_name(kind: &StepKind) -> &'static str {
         StepKind::HalfClose => "half_close",
         StepKind::Disconnect => "disconnect",
         StepKind::Act(_) => "act",
+        StepKind::CutSweep(_) => "cut_sweep",
     }
 }
 
@@ -336,6 +346,7 @@ impl Replay {
                 self.peer.disconnect().await;
                 Ok(())
             }
+            StepKind::CutSweep(spec) => self.cut_sweep(spec).await,
             StepKind::Act(_) => unreachable!("actions go to the end"),
         }
     }
@@ -513,6 +524,73 @@ impl Replay {
                 }
             }
         }
+        Ok(())
+    }
+
+    async fn cut_sweep(&mut self, spec: &CutSweepSpec) -> Result<(), String> {
+        let within = spec.within.unwrap_or(DEFAULT_WITHIN);
+        let mut encoder = spdy_core::frame::FrameEncoder::new();
+        let mut bytes = bytes::BytesMut::new();
+        for note in &spec.frames {
+            note.encode(&mut encoder, &mut bytes)
+                .map_err(|e| format!("cannot encode {note:?}: {e}"))?;
+        }
+        let mut endings = std::collections::BTreeMap::new();
+        for cut in 0..=bytes.len() {
+            let recorder = Recorder::new();
+            let (peer_io, end_io) = tokio::io::duplex(self.pipe);
+            let running = self
+                .end
+                .start(end_io, &self.setup, recorder.clone())
+                .map_err(|e| format!("cut at {cut}: the end did not start: {e}"))?;
+            // Drain what the end writes, so it is never held back.
+            let (mut read, mut write) = tokio::io::split(peer_io);
+            let drain = tokio::spawn(async move {
+                let mut sink = vec![0u8; 16 * 1024];
+                while matches!(read.read(&mut sink).await, Ok(n) if n > 0) {}
+            });
+            let _ = write.write_all(&bytes[..cut]).await;
+            // Let the end take in what it got before the connection drops.
+            tokio::task::yield_now().await;
+            drop(write);
+            drain.abort();
+            let _ = drain.await;
+            let deadline = Instant::now() + within.0;
+            loop {
+                let changed = recorder.app_changed();
+                let closed = recorder
+                    .app_events(0)
+                    .into_iter()
+                    .find(|e| e.get("event").and_then(Value::as_str) == Some("session_closed"));
+                if let Some(event) = closed {
+                    let kind = event
+                        .get("reason")
+                        .and_then(|r| r.get("kind"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("unknown")
+                        .to_owned();
+                    *endings.entry(kind).or_insert(0usize) += 1;
+                    break;
+                }
+                if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                    return Err(format!(
+                        "cut at byte {cut} of {}: the session did not end within {within}",
+                        bytes.len()
+                    ));
+                }
+            }
+            drop(running);
+        }
+        let endings: Vec<String> = endings
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        self.recorder.record(What::Step(format!(
+            "cut_sweep: {} cuts of {} bytes, every session ended: {}",
+            bytes.len() + 1,
+            bytes.len(),
+            endings.join(", ")
+        )));
         Ok(())
     }
 

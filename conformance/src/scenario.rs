@@ -154,9 +154,22 @@ pub struct PushSpec {
     /// The pushed body.
     #[serde(default)]
     pub body: String,
+    /// Or this many bytes of `p`.
+    #[serde(default)]
+    pub body_len: Option<u32>,
     /// The response body of the original stream.
     #[serde(default)]
     pub response: String,
+}
+
+impl PushSpec {
+    /// The pushed body's bytes.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match self.body_len {
+            Some(len) => vec![b'p'; len as usize],
+            None => self.body.as_bytes().to_vec(),
+        }
+    }
 }
 
 fn default_push_path() -> String {
@@ -392,6 +405,22 @@ pub enum StepKind {
     Disconnect,
     /// The application at the end does something.
     Act(Action),
+    /// For every byte offset of these frames' encoding, a fresh end gets
+    /// the bytes up to it and the connection is then dropped: every one of
+    /// those sessions must end (as a lost connection) without a panic or a
+    /// hang. The main run's end is not involved.
+    CutSweep(CutSweepSpec),
+}
+
+/// A `cut_sweep` step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutSweepSpec {
+    /// The exchange, as the peer would send it.
+    pub frames: Vec<FrameNote>,
+    /// How long each cut session may take to end (default 5 s).
+    #[serde(default)]
+    pub within: Option<Dur>,
 }
 
 /// Frames to send.
@@ -827,6 +856,7 @@ impl Scenario {
                     | StepKind::ExpectSilence(_)
                     | StepKind::ExpectEof(_)
                     | StepKind::ExpectApp(_)
+                    | StepKind::CutSweep(_)
             )
         });
         if !checks {
@@ -836,6 +866,7 @@ impl Scenario {
             let notes: Vec<FrameNote> = match &step.kind {
                 StepKind::Send(spec) => spec.frames().to_vec(),
                 StepKind::SendRepeated(spec) => spec.frames.clone(),
+                StepKind::CutSweep(spec) => spec.frames.clone(),
                 _ => continue,
             };
             for note in notes {

@@ -255,7 +255,7 @@ pub(crate) async fn serve(
                         associated_to: id,
                     });
                     let result = match push_send.send_headers(ok_headers(), false) {
-                        Ok(()) => push_send.send_last(Bytes::from(spec.body.clone())).await,
+                        Ok(()) => push_send.send_last(Bytes::from(spec.body_bytes())).await,
                         Err(error) => Err(error),
                     };
                     if let Err(error) = result {
