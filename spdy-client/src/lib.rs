@@ -12,3 +12,5 @@
 //! ```
 
 pub use spdy_core as core;
+
+pub mod upgrade;

@@ -11,3 +11,6 @@
 //! ```
 
 pub use spdy_core as core;
+
+pub mod kube;
+pub mod upgrade;

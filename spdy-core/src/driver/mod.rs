@@ -42,7 +42,7 @@ mod stream;
 pub use connection::{Connection, DriverConfig};
 pub use error::Error;
 pub use handle::SessionHandle;
-pub use stream::{IncomingStream, RecvStream, SendStream, StreamIo};
+pub use stream::{IncomingStream, RecvStream, Responder, SendStream, StreamIo};
 
 use std::time::Instant;
 
