@@ -17,8 +17,8 @@
 //!
 //! The end's opening frames (SETTINGS, and a session WINDOW_UPDATE when its
 //! session window is above 64 KiB) are checked and consumed before the first
-//! step unless `preface: false`. See the README of `conformance/scenarios`
-//! for every step, action and handler.
+//! step unless `preface: false`. `conformance/README.md` lists every step,
+//! action, handler and pattern form.
 
 use std::path::{Path, PathBuf};
 
