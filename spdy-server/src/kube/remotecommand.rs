@@ -16,6 +16,7 @@ use spdy_core::frame::RstStatus;
 use spdy_core::header::HeaderBlock;
 use tokio::time::Instant;
 
+use super::discard_incoming;
 use super::names::{RemoteCommandProtocol, STREAM_TYPE_HEADER, StreamType};
 use super::resize::ResizeEvents;
 use super::status::ExitStatus;
@@ -112,6 +113,7 @@ pub struct StatusWriter {
     protocol: RemoteCommandProtocol,
     error: Option<SendStream>,
     stdin_reply: Option<SendStream>,
+    resize_reply: Option<SendStream>,
 }
 
 impl StatusWriter {
@@ -130,10 +132,13 @@ impl StatusWriter {
                 tracing::debug!("could not write the exec status: {e}");
             }
         }
-        if let Some(mut stdin) = self.stdin_reply.take()
-            && let Err(e) = stdin.finish().await
+        for mut half in [self.stdin_reply.take(), self.resize_reply.take()]
+            .into_iter()
+            .flatten()
         {
-            tracing::debug!("could not end stdin: {e}");
+            if let Err(e) = half.finish().await {
+                tracing::debug!("could not end the server's side of a stream: {e}");
+            }
         }
     }
 }
@@ -178,6 +183,7 @@ pub async fn accept_streams(
     let mut stdout = None;
     let mut stderr = None;
     let mut resize = None;
+    let mut resize_reply = None;
     let mut received = 0;
     while received < expected {
         let incoming = match tokio::time::timeout_at(deadline, session.accept()).await {
@@ -211,12 +217,21 @@ pub async fn accept_streams(
         };
         received += 1;
         match kind {
-            StreamType::Error => error = Some(send),
             StreamType::Stdin => stdin = Some((send, recv)),
-            StreamType::Stdout => stdout = Some(send),
-            StreamType::Stderr => stderr = Some(send),
-            StreamType::Resize => resize = Some(ResizeEvents::new(recv)),
-            StreamType::Data => {}
+            StreamType::Resize => {
+                resize = Some(ResizeEvents::new(recv));
+                // kubectl never writes on the server's side of resize; the
+                // sending half ends with the session.
+                resize_reply = Some(send);
+            }
+            other => {
+                discard_incoming(recv);
+                match other {
+                    StreamType::Error => error = Some(send),
+                    StreamType::Stdout => stdout = Some(send),
+                    _ => stderr = Some(send),
+                }
+            }
         }
     }
 
@@ -242,6 +257,7 @@ pub async fn accept_streams(
             protocol,
             error,
             stdin_reply,
+            resize_reply,
         },
     })
 }
