@@ -144,13 +144,21 @@ impl LocalRuntime {
             Ok(pair) => pair,
             Err(error) => return ExitStatus::Failed(format!("cannot open a terminal: {error}")),
         };
+        // kubectl sends the terminal's size as soon as the streams are up:
+        // apply it before the command starts, so it sees the right size.
+        let mut sizes = io.resize;
+        if let Some(sizes) = &mut sizes
+            && let Ok(Some(size)) = tokio::time::timeout(Duration::from_secs(1), sizes.next()).await
+        {
+            let _ = pty.resize(pty_process::Size::new(size.height, size.width));
+        }
         let mut child = match pty_process::Command::new(program).args(args).spawn(pts) {
             Ok(child) => child,
             Err(error) => return ExitStatus::Failed(format!("cannot run {program:?}: {error}")),
         };
         let (reader, writer) = pty.into_split();
         let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));
-        let resize = io.resize.map(|mut sizes| {
+        let resize = sizes.map(|mut sizes| {
             let writer = writer.clone();
             tokio::spawn(async move {
                 while let Some(size) = sizes.next().await {
