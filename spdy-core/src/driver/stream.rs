@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -85,10 +84,48 @@ impl SendStream {
         Ok(())
     }
 
+    /// Waits until every byte queued on the stream has been handed to the
+    /// connection (what `flush` does). Flow control decides when that is:
+    /// a peer that grants no window keeps it waiting.
+    pub async fn sent(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_sent(cx)).await
+    }
+
+    fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut state = self.shared.lock();
+        if let Some(error) = state.stream_error(self.id) {
+            return Poll::Ready(Err(error));
+        }
+        match state.session.queued_bytes(self.id) {
+            Some(n) if n > 0 => {
+                if let Some(slot) = state.slots.get_mut(&self.id) {
+                    slot.send_waker = Some(cx.waker().clone());
+                }
+                state.session.notify_when_sent(self.id);
+                state.wake_driver();
+                Poll::Pending
+            }
+            // Nothing queued, or the stream is done with.
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Changes the priority our scheduler gives this stream's data from now
+    /// on (0 is the most urgent). SPDY/3.1 cannot tell the peer; it is local.
+    pub fn set_priority(&self, priority: Priority) {
+        let mut state = self.shared.lock();
+        state.session.set_priority(self.id, priority);
+    }
+
+    /// The stream's priority, while it is open.
+    pub fn priority(&self) -> Option<Priority> {
+        self.shared.lock().session.priority(self.id)
+    }
+
     /// Resets the stream with `status`; queued data is dropped.
     pub fn reset(&mut self, status: RstStatus) {
         let mut state = self.shared.lock();
-        state.session.reset(self.id, status, Instant::now());
+        state.session.reset(self.id, status, super::now());
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.reset = Some((status, crate::session::ResetOrigin::Local));
         }
@@ -140,13 +177,13 @@ impl Drop for SendStream {
         {
             state
                 .session
-                .reset(self.id, RstStatus::Cancel, Instant::now());
+                .reset(self.id, RstStatus::Cancel, super::now());
         }
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.send_alive = false;
             slot.send_finished = self.finished;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -194,9 +231,17 @@ impl AsyncWrite for SendStream {
         }
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Bytes are with the session once written; the connection task sends them.
-        Poll::Ready(Ok(()))
+    /// Waits until every byte written so far has left the stream's queue
+    /// for the connection (flow control permitting).
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_sent(cx) {
+            Poll::Ready(Err(error)) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, error)))
+            }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -256,12 +301,12 @@ impl RecvStream {
         poll_fn(|cx| {
             let mut state = self.shared.lock();
             let error = state.stream_error(self.id);
+            if let Some(headers) = state.take_headers(self.id) {
+                return Poll::Ready(Ok(Some(headers)));
+            }
             let Some(slot) = state.slots.get_mut(&self.id) else {
                 return Poll::Ready(error.map_or(Ok(None), Err));
             };
-            if let Some(headers) = slot.headers.pop_front() {
-                return Poll::Ready(Ok(Some(headers)));
-            }
             if slot.fin || slot.closed {
                 return Poll::Ready(Ok(None));
             }
@@ -362,7 +407,7 @@ impl Drop for RecvStream {
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.recv_alive = false;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -453,6 +498,24 @@ impl IncomingStream {
         ))
     }
 
+    /// Splits the stream into a [`Responder`] that answers later and the
+    /// receiving half, readable now: a server reads the request body before
+    /// it knows its reply.
+    pub fn into_parts(mut self) -> (Responder, RecvStream) {
+        let Some(info) = self.incoming.take() else {
+            unreachable!("consumed only here")
+        };
+        let id = info.stream_id;
+        (
+            Responder {
+                shared: self.shared.clone(),
+                id,
+                done: false,
+            },
+            RecvStream::new(self.shared.clone(), id, info.fin),
+        )
+    }
+
     /// The receiving half of a stream we may not answer (a pushed stream).
     pub fn into_recv(mut self) -> RecvStream {
         let Some(info) = self.incoming.take() else {
@@ -465,7 +528,7 @@ impl IncomingStream {
     pub fn refuse(mut self, status: RstStatus) {
         if let Some(info) = self.incoming.take() {
             let mut state = self.shared.lock();
-            state.session.reset(info.stream_id, status, Instant::now());
+            state.session.reset(info.stream_id, status, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
@@ -479,9 +542,85 @@ impl Drop for IncomingStream {
             let mut state = self.shared.lock();
             state
                 .session
-                .reset(info.stream_id, RstStatus::Cancel, Instant::now());
+                .reset(info.stream_id, RstStatus::Cancel, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
+        }
+    }
+}
+
+/// The answering side of a stream the peer opened, split from its
+/// receiving half by [`IncomingStream::into_parts`].
+///
+/// Dropping it without replying resets the stream with CANCEL.
+pub struct Responder {
+    shared: SharedRef,
+    id: StreamId,
+    /// Replied or refused: the sending half is accounted for.
+    done: bool,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Responder {
+    /// The stream id.
+    pub fn id(&self) -> StreamId {
+        self.id
+    }
+
+    /// Answers with SYN_REPLY and returns the sending half. With `fin` the
+    /// sending half is already finished.
+    pub fn reply(mut self, headers: HeaderBlock, fin: bool) -> Result<SendStream, Error> {
+        {
+            let mut state = self.shared.lock();
+            if let Some(error) = state.stream_error(self.id) {
+                return Err(error);
+            }
+            state.session.reply(self.id, headers, fin)?;
+            if fin && let Some(slot) = state.slots.get_mut(&self.id) {
+                slot.send_finished = true;
+            }
+            state.wake_driver();
+        }
+        self.done = true;
+        Ok(SendStream::new(self.shared.clone(), self.id, fin))
+    }
+
+    /// Resets the stream with `status` instead of replying.
+    pub fn refuse(mut self, status: RstStatus) {
+        self.abandon(status);
+    }
+
+    fn abandon(&mut self, status: RstStatus) {
+        self.done = true;
+        let mut state = self.shared.lock();
+        let now = Instant::now();
+        if state.closed.is_none()
+            && let Some(slot) = state.slots.get_mut(&self.id)
+            && slot.reset.is_none()
+            && !slot.closed
+        {
+            slot.reset = Some((status, crate::session::ResetOrigin::Local));
+            slot.wake_all();
+            state.session.reset(self.id, status, now);
+        }
+        if let Some(slot) = state.slots.get_mut(&self.id) {
+            slot.send_alive = false;
+        }
+        state.release_slot(self.id, now);
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if !self.done {
+            self.abandon(RstStatus::Cancel);
         }
     }
 }
