@@ -600,7 +600,7 @@ impl Responder {
     fn abandon(&mut self, status: RstStatus) {
         self.done = true;
         let mut state = self.shared.lock();
-        let now = Instant::now();
+        let now = super::now();
         if state.closed.is_none()
             && let Some(slot) = state.slots.get_mut(&self.id)
             && slot.reset.is_none()
