@@ -87,6 +87,7 @@ fn pump_in<W: AsyncWrite + Unpin + Send + 'static>(
 impl LocalRuntime {
     async fn run(&self, command: Vec<String>, io: ExecIo) -> ExitStatus {
         let Some((program, args)) = command.split_first() else {
+            io.close().await;
             return ExitStatus::Failed("no command".into());
         };
         if io.tty {
@@ -113,7 +114,10 @@ impl LocalRuntime {
             .spawn()
         {
             Ok(child) => child,
-            Err(error) => return ExitStatus::Failed(format!("cannot run {program:?}: {error}")),
+            Err(error) => {
+                io.close().await;
+                return ExitStatus::Failed(format!("cannot run {program:?}: {error}"));
+            }
         };
         let stdin = match (io.stdin, child.stdin.take()) {
             (Some(from), Some(to)) => Some(pump_in(from, to)),
@@ -142,7 +146,10 @@ impl LocalRuntime {
     async fn run_in_terminal(&self, program: &str, args: &[String], io: ExecIo) -> ExitStatus {
         let (pty, pts) = match pty_process::open() {
             Ok(pair) => pair,
-            Err(error) => return ExitStatus::Failed(format!("cannot open a terminal: {error}")),
+            Err(error) => {
+                io.close().await;
+                return ExitStatus::Failed(format!("cannot open a terminal: {error}"));
+            }
         };
         // kubectl sends the terminal's size as soon as the streams are up:
         // apply it before the command starts, so it sees the right size.
@@ -154,7 +161,12 @@ impl LocalRuntime {
         }
         let mut child = match pty_process::Command::new(program).args(args).spawn(pts) {
             Ok(child) => child,
-            Err(error) => return ExitStatus::Failed(format!("cannot run {program:?}: {error}")),
+            Err(error) => {
+                if let Some(mut stdout) = io.stdout {
+                    let _ = stdout.finish().await;
+                }
+                return ExitStatus::Failed(format!("cannot run {program:?}: {error}"));
+            }
         };
         let (reader, writer) = pty.into_split();
         let writer = std::sync::Arc::new(tokio::sync::Mutex::new(writer));

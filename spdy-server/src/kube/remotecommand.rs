@@ -105,6 +105,17 @@ pub struct ExecIo {
     pub resize: Option<ResizeEvents>,
 }
 
+impl ExecIo {
+    /// Ends the output streams cleanly without writing anything: for a
+    /// runtime that could not run the command (then report why in the
+    /// status). Dropped unfinished, they would be reset instead.
+    pub async fn close(self) {
+        for mut output in [self.stdout, self.stderr].into_iter().flatten() {
+            let _ = output.finish().await;
+        }
+    }
+}
+
 /// Writes the final status, once, and ends the server's side of the
 /// streams it holds (the error stream, and stdin's sending half, whose end
 /// tells kubectl that an interactive session is over).

@@ -90,7 +90,7 @@ pub trait StreamingRuntime: Send + Sync + 'static {
     /// default attach is not supported.
     fn attach(&self, target: PodTarget, io: ExecIo) -> impl Future<Output = ExitStatus> + Send {
         async move {
-            drop(io);
+            io.close().await;
             ExitStatus::Failed(format!(
                 "attach to {}/{} is not supported by this runtime",
                 target.namespace, target.pod
