@@ -257,6 +257,59 @@ async fn attach_relays_stdin_and_the_exit_code() {
     assert_eq!(output.status.code(), Some(4), "{stderr}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cp_copies_a_file_in_and_out() {
+    let kubectl = kubectl_or_skip!("cp_copies_a_file_in_and_out");
+    let cluster = Cluster::start(kubectl, StreamingConfig::default()).await;
+    // The fake pod is this machine: `kubectl cp` runs tar through exec.
+    let original = cluster.dir.join("original.bin");
+    let inside = cluster.dir.join("inside");
+    std::fs::create_dir_all(&inside).expect("dir");
+    let content = noise(1_500_000);
+    std::fs::write(&original, &content).expect("write");
+    let copied = inside.join("copied.bin");
+    let output = timeout(
+        LIMIT,
+        cluster
+            .command(&[
+                "cp",
+                &original.display().to_string(),
+                &format!("demo:{}", copied.display()),
+            ])
+            .output(),
+    )
+    .await
+    .expect("kubectl cp timed out")
+    .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(&copied).expect("copied in"), content);
+
+    let back = cluster.dir.join("back.bin");
+    let output = timeout(
+        LIMIT,
+        cluster
+            .command(&[
+                "cp",
+                &format!("demo:{}", copied.display()),
+                &back.display().to_string(),
+            ])
+            .output(),
+    )
+    .await
+    .expect("kubectl cp timed out")
+    .expect("kubectl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(&back).expect("copied out"), content);
+}
+
 /// A small HTTP/1.1 server on 127.0.0.1: `GET /bytes/N` answers N bytes of
 /// noise, `POST /echo` answers the body; one request per connection.
 async fn start_http_server() -> (SocketAddr, JoinHandle<()>) {
