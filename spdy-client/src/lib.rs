@@ -13,4 +13,5 @@
 
 pub use spdy_core as core;
 
+pub mod kube;
 pub mod upgrade;
