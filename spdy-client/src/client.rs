@@ -182,7 +182,12 @@ impl Client {
         let block = request_to_block(&head, self.inner.scheme);
         let end = body.is_end_stream();
         let open = OpenStream::new(block).fin(end).priority(priority);
-        let (send, mut recv) = self.inner.session.open_stream(open).await?;
+        let (send, mut recv) = self
+            .inner
+            .session
+            .open_stream(open)
+            .await
+            .map_err(Error::NotSent)?;
         let id = recv.id();
         let pump = (!end).then(|| tokio::spawn(pump_body(body, send)));
         let abort = AbortOnDrop(pump);

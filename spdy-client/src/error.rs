@@ -13,6 +13,11 @@ pub enum Error {
     /// GOAWAY, the connection lost, ... See [`Error::is_retryable`].
     #[error(transparent)]
     Session(#[from] driver::Error),
+    /// The request was never sent: the session had ended, or was going
+    /// away (GOAWAY), or ran out of stream ids. Safe to send again on a
+    /// new session.
+    #[error("request not sent: {0}")]
+    NotSent(driver::Error),
     /// The peer's reply does not make a valid HTTP response.
     #[error("stream {stream_id}: invalid response: {source}")]
     InvalidResponse {
@@ -48,6 +53,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Session(error) => error.is_retryable(),
+            Error::NotSent(error) => !matches!(
+                error,
+                driver::Error::Refused(spdy_core::session::SendError::Invalid(_))
+            ),
             _ => false,
         }
     }
