@@ -178,6 +178,17 @@ impl Client {
             .extensions
             .get::<RequestPriority>()
             .map_or(Priority::new(3), |p| p.0);
+        if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
+            let authority = self.inner.config.authority.as_deref().ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "{} has no authority and the request no Host header",
+                    parts.uri
+                ))
+            })?;
+            let value = http::HeaderValue::from_str(authority)
+                .map_err(|_| Error::InvalidRequest(format!("invalid authority {authority:?}")))?;
+            parts.headers.insert(http::header::HOST, value);
+        }
         let head = Request::from_parts(parts, ());
         let block = request_to_block(&head, self.inner.scheme);
         let end = body.is_end_stream();

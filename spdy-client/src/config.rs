@@ -21,6 +21,11 @@ pub struct ClientConfig {
     /// [`Client::next_push`](crate::Client::next_push); more, or any push
     /// when 0, are refused with REFUSED_STREAM. Default 0 (refuse).
     pub max_pending_pushes: usize,
+    /// The `:host` sent when a request's URI has no authority and it has no
+    /// `Host` header. [`Client::connect`](crate::Client::connect) and
+    /// [`Client::connect_tls`](crate::Client::connect_tls) set it from the
+    /// address or server name when unset. Default none: such requests fail.
+    pub authority: Option<String>,
 }
 
 impl Default for ClientConfig {
@@ -31,11 +36,18 @@ impl Default for ClientConfig {
             response_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(30),
             max_pending_pushes: 0,
+            authority: None,
         }
     }
 }
 
 impl ClientConfig {
+    /// Sets [`ClientConfig::authority`].
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
     /// Accept up to `n` pending pushed responses (0 refuses push).
     pub fn accept_pushes(mut self, n: usize) -> Self {
         self.max_pending_pushes = n;

@@ -10,11 +10,17 @@ use crate::{Client, ClientConfig, Error};
 
 impl Client {
     /// Connects over plain TCP and speaks SPDY/3.1 at once (prior knowledge).
-    pub async fn connect(addr: impl ToSocketAddrs, config: ClientConfig) -> Result<Client, Error> {
+    pub async fn connect(
+        addr: impl ToSocketAddrs,
+        mut config: ClientConfig,
+    ) -> Result<Client, Error> {
         let socket = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| Error::Timeout("the TCP connection"))?
             .map_err(Error::Connect)?;
+        if config.authority.is_none() {
+            config.authority = socket.peer_addr().ok().map(|a| a.to_string());
+        }
         let _ = socket.set_nodelay(true);
         Ok(Client::new(socket, config))
     }
@@ -26,7 +32,7 @@ impl Client {
         addr: impl ToSocketAddrs,
         server_name: &str,
         tls: Arc<rustls::ClientConfig>,
-        config: ClientConfig,
+        mut config: ClientConfig,
     ) -> Result<Client, Error> {
         let name = ServerName::try_from(server_name.to_owned()).map_err(|e| {
             Error::Connect(std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
@@ -41,6 +47,19 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout("the TLS handshake"))?
             .map_err(Error::Connect)?;
+        if config.authority.is_none() {
+            let port = stream
+                .get_ref()
+                .0
+                .peer_addr()
+                .map(|a| a.port())
+                .unwrap_or(443);
+            config.authority = Some(if port == 443 {
+                server_name.to_owned()
+            } else {
+                format!("{server_name}:{port}")
+            });
+        }
         let chosen = stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
         if chosen.as_deref() != Some(ALPN_SPDY31) {
             let chosen = chosen.map_or_else(
