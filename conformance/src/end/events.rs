@@ -139,6 +139,19 @@ pub enum AppEvent {
         /// Why.
         error: ErrorNote,
     },
+    /// What the peer's SETTINGS said, as the session applied them.
+    PeerSettings {
+        /// MAX_CONCURRENT_STREAMS, if sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_concurrent_streams: Option<u32>,
+        /// INITIAL_WINDOW_SIZE, if sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        initial_window_size: Option<u32>,
+        /// Every value by id number.
+        values: std::collections::BTreeMap<u32, u32>,
+        /// Values to persist by id number.
+        persisted: std::collections::BTreeMap<u32, u32>,
+    },
     /// The connection task ended.
     SessionClosed {
         /// Why.

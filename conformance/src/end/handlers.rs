@@ -255,7 +255,7 @@ pub(crate) async fn serve(
                         associated_to: id,
                     });
                     let result = match push_send.send_headers(ok_headers(), false) {
-                        Ok(()) => push_send.send_last(Bytes::from(spec.body.clone())).await,
+                        Ok(()) => push_send.send_last(Bytes::from(spec.body_bytes())).await,
                         Err(error) => Err(error),
                     };
                     if let Err(error) = result {
@@ -423,6 +423,16 @@ impl Common {
             Action::Goaway { status } => goaway_status(status).map(|s| session.goaway(s)),
             Action::Close => {
                 session.close();
+                Ok(())
+            }
+            Action::PeerSettings => {
+                let settings = session.peer_settings();
+                self.recorder.app(AppEvent::PeerSettings {
+                    max_concurrent_streams: settings.max_concurrent_streams,
+                    initial_window_size: settings.initial_window_size,
+                    values: settings.values.iter().map(|(k, (v, _))| (*k, *v)).collect(),
+                    persisted: settings.persisted.clone(),
+                });
                 Ok(())
             }
             Action::Settings {

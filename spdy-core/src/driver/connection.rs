@@ -291,6 +291,18 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 let _ = Pin::new(&mut this.io).poll_flush(cx);
             }
 
+            // A peer that stopped reading will never take what is still
+            // queued: drop it instead of waiting out the write timeout.
+            if state.session.is_finished()
+                && matches!(
+                    state.session.close_reason(),
+                    Some(CloseReason::PeerNotReading)
+                )
+                && !this.write.is_empty()
+            {
+                this.write = WriteQueue::default();
+            }
+
             // The end: everything written, then shut the connection down.
             if state.session.is_finished() && this.write.is_empty() {
                 while let Some(event) = state.session.poll_event() {
