@@ -172,6 +172,10 @@ enum Step {
         stream: u8,
         n: u32,
     },
+    ResetWhenSent {
+        stream: u8,
+        status: u8,
+    },
     Ping,
     GoAway(u8),
     Close,
@@ -633,6 +637,16 @@ impl Run {
                     .reset(id, RstStatus::from_code(u32::from(status.max(1))), now);
                 assert!(!self.session.is_open(id), "a reset stream is gone");
                 if was_open {
+                    self.end_stream(id);
+                }
+            }
+            Step::ResetWhenSent { stream, status } => {
+                let id = self.stream(stream);
+                let was_open = self.session.is_open(id);
+                self.session
+                    .reset_when_sent(id, RstStatus::from_code(u32::from(status.max(1))));
+                if was_open && !self.session.is_open(id) {
+                    // Reset at once: no FIN was queued.
                     self.end_stream(id);
                 }
             }
