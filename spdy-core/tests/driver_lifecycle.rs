@@ -966,3 +966,59 @@ async fn dropping_a_finished_writer_and_its_reader_still_delivers_every_byte() {
         "{result:?}"
     );
 }
+
+/// A task that polls its waits again and again (a `select!` loop with a
+/// timer) must not grow the session's lists of waiters. Every stored
+/// waker is a clone of the task's, so counting the clones alive counts
+/// the list.
+#[tokio::test]
+async fn waits_polled_in_a_loop_do_not_pile_up() {
+    use std::future::Future;
+    use std::task::{Wake, Waker};
+
+    struct Counted;
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    let (a, mut peer) = tokio::io::duplex(64 * 1024);
+    let config = SessionConfig {
+        assumed_peer_max_concurrent_streams: 1,
+        ..SessionConfig::default()
+    };
+    let (client, connection) = connect(a, Role::Client, config, DriverConfig::default());
+    let task = tokio::spawn(connection);
+    let _first = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+
+    let counted = Arc::new(Counted);
+    let waker = Waker::from(counted.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut closed = std::pin::pin!(client.closed());
+    let mut settings = std::pin::pin!(client.peer_settings_received());
+    let mut open = std::pin::pin!(client.open_stream(OpenStream::new(HeaderBlock::new())));
+    for _ in 0..1_000 {
+        assert!(closed.as_mut().poll(&mut cx).is_pending());
+        assert!(settings.as_mut().poll(&mut cx).is_pending());
+        assert!(open.as_mut().poll(&mut cx).is_pending());
+    }
+    // Ours, the one in `waker`, and one per list.
+    assert!(
+        Arc::strong_count(&counted) <= 5,
+        "{} wakers kept",
+        Arc::strong_count(&counted)
+    );
+    // The waits still end when the connection goes.
+    drop(peer.shutdown().await);
+    drop(peer);
+    let reason = timeout(LIMIT, closed).await.unwrap();
+    assert!(
+        matches!(reason, CloseReason::ConnectionLost(_)),
+        "{reason:?}"
+    );
+    assert!(settings.await.is_err());
+    assert!(open.await.is_err());
+    timeout(LIMIT, task).await.unwrap().unwrap();
+}

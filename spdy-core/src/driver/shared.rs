@@ -72,6 +72,15 @@ pub(crate) struct Shared {
     pub(crate) handles: usize,
 }
 
+/// Adds `waker` to a list of tasks to wake, unless it is already there: a
+/// task polled again and again while it waits (in a `select!` loop, say)
+/// must not grow the list.
+pub(crate) fn register(waiters: &mut Vec<Waker>, waker: &Waker) {
+    if !waiters.iter().any(|w| w.will_wake(waker)) {
+        waiters.push(waker.clone());
+    }
+}
+
 /// The lock around [`Shared`].
 #[derive(Clone)]
 pub(crate) struct SharedRef(Arc<Mutex<Shared>>);
