@@ -1022,3 +1022,42 @@ async fn waits_polled_in_a_loop_do_not_pile_up() {
     assert!(open.await.is_err());
     timeout(LIMIT, task).await.unwrap().unwrap();
 }
+
+/// Several tasks accepting on clones of one handle: every stream reaches
+/// one of them, and when the session ends every one of them returns.
+#[tokio::test]
+async fn several_acceptors_all_return_when_the_session_ends() {
+    let (client, server) = pair(SessionConfig::default(), SessionConfig::default());
+    let mut acceptors = Vec::new();
+    for _ in 0..4 {
+        let server = server.clone();
+        acceptors.push(tokio::spawn(async move {
+            let mut n = 0;
+            while let Some(incoming) = server.accept().await {
+                drop(incoming.reply(HeaderBlock::new(), true));
+                n += 1;
+            }
+            n
+        }));
+    }
+    // Let all four wait, then open streams one at a time.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..20 {
+        let (_send, mut recv) = client
+            .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+            .await
+            .unwrap();
+        timeout(LIMIT, recv.headers()).await.unwrap().unwrap();
+    }
+    client.close();
+    let mut total = 0;
+    for acceptor in acceptors {
+        total += timeout(LIMIT, acceptor)
+            .await
+            .expect("an acceptor hung after the session ended")
+            .unwrap();
+    }
+    assert_eq!(total, 20);
+}

@@ -98,7 +98,7 @@ impl SessionHandle {
             if state.closed.is_some() {
                 return Poll::Ready(None);
             }
-            state.accept_waker = Some(cx.waker().clone());
+            super::shared::register(&mut state.accept_waiters, cx.waker());
             Poll::Pending
         })
         .await

@@ -58,7 +58,8 @@ pub(crate) struct Shared {
     pub(crate) session: Session,
     pub(crate) slots: HashMap<StreamId, Slot>,
     pub(crate) incoming: VecDeque<Incoming>,
-    pub(crate) accept_waker: Option<Waker>,
+    /// Tasks waiting in `accept` (several handles may accept at once).
+    pub(crate) accept_waiters: Vec<Waker>,
     pub(crate) open_waiters: Vec<Waker>,
     pub(crate) pings: HashMap<u32, oneshot::Sender<Duration>>,
     pub(crate) closed: Option<CloseReason>,
@@ -91,7 +92,7 @@ impl SharedRef {
             session,
             slots: HashMap::new(),
             incoming: VecDeque::new(),
-            accept_waker: None,
+            accept_waiters: Vec::new(),
             open_waiters: Vec::new(),
             pings: HashMap::new(),
             closed: None,
@@ -252,7 +253,7 @@ impl Shared {
                     fin,
                     unidirectional,
                 });
-                if let Some(w) = self.accept_waker.take() {
+                for w in self.accept_waiters.drain(..) {
                     w.wake();
                 }
             }
@@ -330,7 +331,7 @@ impl Shared {
                 for w in self.open_waiters.drain(..) {
                     w.wake();
                 }
-                if let Some(w) = self.accept_waker.take() {
+                for w in self.accept_waiters.drain(..) {
                     w.wake();
                 }
             }
@@ -365,7 +366,7 @@ impl Shared {
         {
             w.wake();
         }
-        if let Some(w) = self.accept_waker.take() {
+        for w in self.accept_waiters.drain(..) {
             w.wake();
         }
     }
