@@ -1711,3 +1711,28 @@ fn reset_when_sent_lets_the_queued_body_and_fin_out_first() {
             .contains(&Event::StreamClosed { stream_id: id(5) })
     );
 }
+
+#[test]
+fn a_deferred_reset_that_drains_the_session_comes_before_closed() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, false)]);
+    h.events();
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.session
+        .send_data(id(1), Bytes::from_static(b"last words"), true)
+        .unwrap();
+    h.session.goaway(GoAwayStatus::Ok);
+    h.session.reset_when_sent(id(1), RstStatus::Cancel);
+    h.sent();
+    assert_eq!(
+        h.events(),
+        vec![
+            Event::Reset {
+                stream_id: id(1),
+                status: RstStatus::Cancel,
+                origin: ResetOrigin::Local
+            },
+            Event::Closed(CloseReason::Graceful)
+        ]
+    );
+}

@@ -172,14 +172,16 @@ impl Session {
             .filter(|s| s.send_closed && s.queue.is_empty())
             .and_then(|s| s.reset_when_sent);
         if let Some(status) = deferred {
-            // The FIN is out; now tell the peer to stop sending.
-            let now = self.clock;
-            self.reset(id, status, now);
+            // The FIN is out; now tell the peer to stop sending. The event
+            // comes first: the reset may end a draining session, and
+            // nothing follows `Closed`.
             self.events.push_back(Event::Reset {
                 stream_id: id,
                 status,
                 origin: ResetOrigin::Local,
             });
+            let now = self.clock;
+            self.reset(id, status, now);
         }
     }
 }
