@@ -28,6 +28,7 @@ use spdy_core::frame::{
     Headers, Ignored, MAX_FRAME_LEN, MAX_WINDOW_DELTA, Ping, Priority, RstStatus, RstStream,
     SettingEntry, SettingFlags, SettingId, Settings, StreamId, SynReply, SynStream, WindowUpdate,
 };
+use spdy_core::header::HeaderCompression;
 use spdy_core::session::{
     Event, FloodLimits, FlowControl, OpenStream, RateLimit, Role, Session, SessionConfig,
 };
@@ -199,6 +200,7 @@ struct Setup {
     session_window: u8,
     max_send_frame: u8,
     max_send_buffer: u8,
+    deflate: bool,
 }
 
 fn pick<T: Copy>(choices: &[T], n: u8) -> T {
@@ -239,6 +241,11 @@ impl Setup {
                 small_window_updates: flood,
             },
             initial_stream_id: None,
+            header_compression: if self.deflate {
+                HeaderCompression::Deflate { level: 1 }
+            } else {
+                HeaderCompression::Stored
+            },
         }
     }
 }

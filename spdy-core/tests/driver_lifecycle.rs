@@ -862,3 +862,46 @@ async fn server_calls_fail_cleanly_when_the_connection_is_cut_at_every_byte() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_keeps_a_live_peer_and_ends_a_silent_one() {
+    let keepalive = SessionConfig {
+        keepalive_interval: Some(Duration::from_secs(30)),
+        ping_timeout: Duration::from_secs(5),
+        idle_timeout: None,
+        ..SessionConfig::default()
+    };
+    // A live peer answers every keepalive PING for ten (virtual) minutes.
+    let (client, _server) = pair(
+        keepalive.clone(),
+        SessionConfig {
+            idle_timeout: None,
+            ..SessionConfig::default()
+        },
+    );
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(client.close_reason(), None);
+
+    // A silent peer reads everything and answers nothing.
+    let (a, mut peer) = tokio::io::duplex(64 * 1024);
+    let (silent, connection) = connect(a, Role::Client, keepalive, DriverConfig::default());
+    let task = tokio::spawn(connection);
+    tokio::spawn(async move {
+        let mut sink = vec![0u8; 4096];
+        while peer.read(&mut sink).await.unwrap_or(0) > 0 {}
+    });
+    let started = tokio::time::Instant::now();
+    let reason = timeout(Duration::from_secs(120), silent.closed())
+        .await
+        .expect("the keepalive ends the session");
+    assert_eq!(reason, CloseReason::PingTimeout);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(35) && elapsed < Duration::from_secs(36),
+        "closed after {elapsed:?}"
+    );
+    assert_eq!(
+        timeout(LIMIT, task).await.unwrap().unwrap(),
+        CloseReason::PingTimeout
+    );
+}

@@ -677,6 +677,7 @@ fn no_flow_control_mode_ignores_windows_both_ways() {
         SessionConfig {
             stream_window: 1000,
             session_window: 65_536,
+            max_send_buffer: 64 * 1024,
             ..SessionConfig::spdystream_compatible()
         },
     );

@@ -225,7 +225,7 @@ impl Session {
     /// Queues payload on a stream, with FIN when `fin`. Refused with
     /// [`SendError::BufferFull`] while the stream already holds
     /// [`max_send_buffer`](super::SessionConfig::max_send_buffer) unsent
-    /// bytes; an [`Event::Writable`] follows when it drains.
+    /// bytes; an [`Event::Writable`](super::Event::Writable) follows when it drains.
     pub fn send_data(
         &mut self,
         stream_id: StreamId,
@@ -356,7 +356,7 @@ impl Session {
         }
     }
 
-    /// Sends a PING; its answer arrives as [`Event::PingAnswered`].
+    /// Sends a PING; its answer arrives as [`Event::PingAnswered`](super::Event::PingAnswered).
     pub fn ping(&mut self, now: Instant) -> Result<u32, SendError> {
         self.check_open()?;
         let id = self

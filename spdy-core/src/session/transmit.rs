@@ -147,7 +147,9 @@ impl Session {
                 }
                 None => continue,
             };
-            let room = stream.queued_bytes < self.config.max_send_buffer as usize;
+            // Writers wake once half the buffer is free, so each wake-up
+            // hands over a large piece instead of a frame's worth.
+            let room = stream.queued_bytes <= self.config.max_send_buffer as usize / 2;
             let writable = stream.wants_writable && room;
             let sent = stream.wants_sent && stream.queue.is_empty();
             if writable || sent {

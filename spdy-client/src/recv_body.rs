@@ -1,0 +1,130 @@
+//! [`RecvBody`]: a body arriving on a SPDY stream.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use spdy_core::driver::{self, RecvStream};
+use spdy_core::frame::StreamId;
+
+/// The body of a response (or, on a server, a request) arriving on a SPDY
+/// stream. Receive credit goes back to the peer as chunks are taken, so a
+/// slow reader holds the sender back; dropping it before the end resets the
+/// stream with CANCEL, freeing the peer's resources at once.
+pub struct RecvBody {
+    stream: Option<RecvStream>,
+    id: StreamId,
+    content_length: Option<u64>,
+    received: u64,
+}
+
+impl std::fmt::Debug for RecvBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBody")
+            .field("stream_id", &self.id)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecvBody {
+    /// The body carried by `stream`; `content_length` (from the headers)
+    /// becomes the size hint. `ended` when the headers came with FIN.
+    pub fn new(stream: RecvStream, content_length: Option<u64>, ended: bool) -> Self {
+        let id = stream.id();
+        RecvBody {
+            stream: (!ended).then_some(stream),
+            id,
+            content_length,
+            received: 0,
+        }
+    }
+
+    /// The stream id.
+    pub fn stream_id(&self) -> StreamId {
+        self.id
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The next chunk; `None` at the end.
+    pub async fn data(&mut self) -> Option<Result<Bytes, driver::Error>> {
+        std::future::poll_fn(|cx| self.poll_chunk(cx)).await
+    }
+
+    /// Reads the rest into memory, refusing more than `limit` bytes.
+    pub async fn bytes(&mut self, limit: usize) -> Result<Bytes, crate::BoxError> {
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = self.data().await {
+            let chunk = chunk?;
+            if out.len() + chunk.len() > limit {
+                return Err(format!("the body exceeds {limit} bytes").into());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
+    }
+
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, driver::Error>>> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match stream.poll_data(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.received += chunk.len() as u64;
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                self.stream = None;
+                Poll::Ready(Some(Err(error)))
+            }
+            Poll::Ready(None) => {
+                // Keep the stream handle: dropping it now is harmless (the
+                // peer finished), but it also reports a clean end.
+                self.stream = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl futures_core::Stream for RecvBody {
+    type Item = Result<Bytes, driver::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
+impl http_body::Body for RecvBody {
+    type Data = Bytes;
+    type Error = driver::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, driver::Error>>> {
+        self.get_mut()
+            .poll_chunk(cx)
+            .map(|c| c.map(|r| r.map(Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.stream.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.content_length {
+            Some(len) if self.stream.is_some() => {
+                SizeHint::with_exact(len.saturating_sub(self.received))
+            }
+            _ if self.stream.is_none() => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! [`ServerConfig`]: the server's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use spdy_core::driver::DriverConfig;
+use spdy_core::session::SessionConfig;
+
+/// Settings of a [`Server`](crate::Server), with defaults for a server on
+/// the open internet.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The SPDY session's settings (windows, limits, timeouts).
+    pub session: SessionConfig,
+    /// The connection task's settings.
+    pub driver: DriverConfig,
+    /// TLS: when set, connections start with a TLS handshake whose ALPN
+    /// offers `spdy/3.1` and (unless `spdy_only`) `http/1.1`. rustls has no
+    /// NPN; ALPN replaces it. The configuration's own ALPN list is replaced.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Speak SPDY/3.1 only: over TLS offer only `spdy/3.1` (and serve SPDY
+    /// when the client names no protocol); over plain TCP, do not sniff for
+    /// HTTP/1.1. Default false.
+    pub spdy_only: bool,
+    /// How long a TLS handshake (or, on plain TCP, the first byte) may take.
+    /// Default 10 s.
+    pub handshake_timeout: Duration,
+    /// How long an HTTP/1.1 client may take to send a request's headers.
+    /// Default 30 s.
+    pub http1_header_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            session: SessionConfig::default(),
+            driver: DriverConfig::default(),
+            tls: None,
+            spdy_only: false,
+            handshake_timeout: Duration::from_secs(10),
+            http1_header_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Serves TLS with `tls` (ALPN `spdy/3.1`, `http/1.1`).
+    pub fn with_tls(mut self, tls: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// SPDY/3.1 only; see [`ServerConfig::spdy_only`].
+    pub fn spdy_only(mut self, spdy_only: bool) -> Self {
+        self.spdy_only = spdy_only;
+        self
+    }
+}

@@ -1,0 +1,183 @@
+//! The HTTP/1.1 fallback: hyper serves the connection, and the same
+//! [`Handler`] answers through an [`Http1Transport`].
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::Frame;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::access_log::AccessLog;
+use crate::transport::{BoxFuture, Transport};
+use crate::{Body, ConnectionInfo, Handler, ResponseWriter, WriteError};
+
+/// Chunks in flight between a handler and hyper: a slow client holds the
+/// handler back after this many.
+const CHANNEL_CHUNKS: usize = 4;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// A response going out through hyper: the head through a oneshot, the
+/// body through a small bounded channel.
+pub struct Http1Transport {
+    head: Option<oneshot::Sender<(Response<()>, bool)>>,
+    data: Option<mpsc::Sender<Chunk>>,
+}
+
+impl Transport for Http1Transport {
+    fn send_head(&mut self, head: Response<()>, end: bool) -> Result<(), WriteError> {
+        let tx = self.head.take().ok_or(WriteError::Finished)?;
+        if end {
+            self.data = None;
+        }
+        tx.send((head, end)).map_err(|_| WriteError::Disconnected)
+    }
+
+    fn send_data(&mut self, data: Bytes) -> BoxFuture<'_, Result<(), WriteError>> {
+        Box::pin(async move {
+            let tx = self.data.as_ref().ok_or(WriteError::Finished)?;
+            tx.send(Ok(data))
+                .await
+                .map_err(|_| WriteError::Disconnected)
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), WriteError> {
+        // Closing the channel ends the body.
+        self.data = None;
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        if let Some(tx) = self.head.take() {
+            let mut head = Response::new(());
+            *head.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            let _ = tx.send((head, true));
+        }
+        if let Some(tx) = self.data.take() {
+            // An error in the body makes hyper cut the connection.
+            let _ = tx.try_send(Err(std::io::Error::other("response aborted")));
+        }
+    }
+
+    fn push(
+        &mut self,
+        _request: Request<()>,
+    ) -> BoxFuture<'_, Result<Box<dyn Transport>, WriteError>> {
+        Box::pin(async { Err(WriteError::PushUnsupported("http/1.1")) })
+    }
+
+    fn protocol(&self) -> &'static str {
+        "http/1.1"
+    }
+}
+
+/// The response body hyper sends: chunks from the handler's channel.
+pub struct ChannelBody {
+    rx: Option<mpsc::Receiver<Chunk>>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match rx.poll_recv(cx) {
+            Poll::Ready(Some(chunk)) => Poll::Ready(Some(chunk.map(Frame::data))),
+            Poll::Ready(None) => {
+                self.rx = None;
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rx.is_none()
+    }
+}
+
+/// Runs the handler for one HTTP/1.1 request and returns hyper's response
+/// once the handler sends its head.
+async fn answer<H: Handler>(
+    handler: Arc<H>,
+    request: Request<Incoming>,
+    info: ConnectionInfo,
+) -> Response<ChannelBody> {
+    let started = Instant::now();
+    let (head_tx, head_rx) = oneshot::channel();
+    let (data_tx, data_rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let mut request = request.map(Body::new);
+    let log = AccessLog::new(&request, &info, None);
+    request.extensions_mut().insert(info);
+    let transport = Http1Transport {
+        head: Some(head_tx),
+        data: Some(data_tx),
+    };
+    tokio::spawn(async move {
+        let mut writer = ResponseWriter::new(Box::new(transport), &request);
+        handler.serve(request, &mut writer).await;
+        let outcome = writer.finish().await;
+        log.finish(&writer, outcome.err(), started);
+    });
+    match head_rx.await {
+        Ok((head, end)) => head.map(|()| ChannelBody {
+            rx: (!end).then_some(data_rx),
+        }),
+        Err(_) => {
+            let mut response = Response::new(ChannelBody { rx: None });
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on `io` with `handler` (keep-alive, pipelining as hyper
+/// does). When `shutdown` fires, the connection finishes its current
+/// request and closes.
+pub async fn serve_http1<IO, H>(
+    io: IO,
+    handler: Arc<H>,
+    info: ConnectionInfo,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
+{
+    let service = hyper::service::service_fn(move |request| {
+        let handler = handler.clone();
+        let info = info.clone();
+        async move { Ok::<_, Infallible>(answer(handler, request, info).await) }
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .serve_connection(TokioIo::new(io), service);
+    let mut connection = std::pin::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        _ = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%error, "HTTP/1.1 connection ended with an error");
+    }
+}

@@ -1,0 +1,254 @@
+//! [`ResponseWriter`]: a response written piece by piece, close to Go's
+//! `http.ResponseWriter`.
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+
+use crate::transport::Transport;
+use crate::{Body, WriteError};
+
+/// Writes one response: set the status and headers, then write the body;
+/// the first write (or [`flush`](ResponseWriter::flush)) sends the head.
+/// Writes wait while the client cannot take more (SPDY flow control, a
+/// slow HTTP/1.1 client), so memory stays bounded whatever the body's size.
+/// An error from a write means the client is gone or reset the stream:
+/// stop writing.
+///
+/// For a HEAD request the head goes out and body writes are discarded.
+pub struct ResponseWriter {
+    transport: Box<dyn Transport>,
+    status: StatusCode,
+    headers: HeaderMap,
+    head_sent: bool,
+    finished: bool,
+    /// HEAD: the body is not sent.
+    head_only: bool,
+    /// The request's URI, to resolve relative push paths.
+    base: Option<Uri>,
+    written: u64,
+}
+
+impl std::fmt::Debug for ResponseWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseWriter")
+            .field("protocol", &self.transport.protocol())
+            .field("status", &self.status)
+            .field("head_sent", &self.head_sent)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponseWriter {
+    /// A writer for the response to `request`, sending to `transport`.
+    pub fn new<B>(transport: Box<dyn Transport>, request: &Request<B>) -> Self {
+        ResponseWriter {
+            transport,
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            head_sent: false,
+            finished: false,
+            head_only: request.method() == Method::HEAD,
+            base: Some(request.uri().clone()),
+            written: 0,
+        }
+    }
+
+    /// The status (200 unless set).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Sets the status; ignored once the head is sent.
+    pub fn set_status(&mut self, status: StatusCode) {
+        if !self.head_sent {
+            self.status = status;
+        }
+    }
+
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The response headers, to change before the head is sent (changes
+    /// after that are not sent).
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// True once the status and headers went out.
+    pub fn is_head_sent(&self) -> bool {
+        self.head_sent
+    }
+
+    /// True once the response is finished (or aborted).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Body bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// The protocol the response goes over (`"spdy/3.1"`, `"http/1.1"`).
+    pub fn protocol(&self) -> &'static str {
+        self.transport.protocol()
+    }
+
+    fn send_head(&mut self, end: bool) -> Result<(), WriteError> {
+        if self.head_sent {
+            return Ok(());
+        }
+        let mut head = Response::new(());
+        *head.status_mut() = self.status;
+        *head.headers_mut() = std::mem::take(&mut self.headers);
+        let result = self.transport.send_head(head, end);
+        self.head_sent = true;
+        if end {
+            self.finished = true;
+        }
+        result
+    }
+
+    /// Writes body bytes, sending the head first if needed. Waits while the
+    /// client cannot take more.
+    pub async fn write(&mut self, data: impl Into<Bytes>) -> Result<(), WriteError> {
+        if self.finished {
+            return Err(WriteError::Finished);
+        }
+        if self.head_only {
+            return self.send_head(true);
+        }
+        self.send_head(false)?;
+        let data = data.into();
+        if data.is_empty() {
+            return Ok(());
+        }
+        let len = data.len() as u64;
+        self.transport.send_data(data).await?;
+        self.written += len;
+        Ok(())
+    }
+
+    /// Sends the head now if it has not gone yet (bytes written are with
+    /// the transport already).
+    pub async fn flush(&mut self) -> Result<(), WriteError> {
+        if self.finished {
+            return Ok(());
+        }
+        self.send_head(self.head_only)
+    }
+
+    /// Ends the response: sends the head if needed (with no body), then FIN.
+    /// Called for the handler when it returns.
+    pub async fn finish(&mut self) -> Result<(), WriteError> {
+        if self.finished {
+            return Ok(());
+        }
+        if !self.head_sent {
+            if self.written == 0 && !self.head_only && !self.headers.contains_key(CONTENT_LENGTH) {
+                self.headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            return self.send_head(true);
+        }
+        self.finished = true;
+        self.transport.finish()
+    }
+
+    /// Ends the response abnormally, so the client sees an error instead of
+    /// a truncated body (SPDY: RST_STREAM; HTTP/1.1: the connection is cut).
+    pub fn abort(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.transport.abort();
+        }
+    }
+
+    /// Writes a whole response: status, headers and the body streamed chunk
+    /// by chunk. A body error aborts the response.
+    pub async fn send_response(&mut self, response: Response<Body>) -> Result<(), WriteError> {
+        let (parts, mut body) = response.into_parts();
+        self.set_status(parts.status);
+        for (name, value) in &parts.headers {
+            self.headers.append(name, value.clone());
+        }
+        if let Some(len) = http_body::Body::size_hint(&body).exact()
+            && !self.headers.contains_key(CONTENT_LENGTH)
+            && !(self.status.is_informational()
+                || self.status == StatusCode::NO_CONTENT
+                || self.status == StatusCode::NOT_MODIFIED)
+        {
+            self.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        if http_body::Body::is_end_stream(&body) {
+            return self.finish().await;
+        }
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.write(data).await?;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "response body failed; aborting the response");
+                    self.abort();
+                    return Ok(());
+                }
+            }
+        }
+        self.finish().await
+    }
+
+    /// Pushes a resource associated with this response (SPDY only): the
+    /// returned writer writes the pushed response and must be
+    /// [`finish`](ResponseWriter::finish)ed: dropped unfinished it resets the push.
+    /// `path` is a path on this host (`/style.css`) or an absolute URI.
+    pub async fn push(&mut self, path: &str) -> Result<ResponseWriter, WriteError> {
+        if self.finished {
+            return Err(WriteError::Finished);
+        }
+        let uri = self.push_uri(path)?;
+        let mut request = Request::new(());
+        *request.uri_mut() = uri;
+        let transport = self.transport.push(request.clone()).await?;
+        Ok(ResponseWriter::new(transport, &request))
+    }
+
+    fn push_uri(&self, path: &str) -> Result<Uri, WriteError> {
+        let invalid = || WriteError::InvalidPush(format!("{path:?} is not a path or URI"));
+        let uri: Uri = path.parse().map_err(|_| invalid())?;
+        if uri.scheme().is_some() {
+            return Ok(uri);
+        }
+        if !path.starts_with('/') {
+            return Err(invalid());
+        }
+        let base = self.base.as_ref();
+        let scheme = base.and_then(Uri::scheme_str).unwrap_or("http");
+        let authority = base
+            .and_then(Uri::authority)
+            .map(|a| a.as_str())
+            .unwrap_or("localhost");
+        format!("{scheme}://{authority}{path}")
+            .parse()
+            .map_err(|_| invalid())
+    }
+}
+
+impl Drop for ResponseWriter {
+    /// A writer dropped unfinished (a cancelled handler, a pushed writer
+    /// never finished) aborts its response: a truncated body must never
+    /// look complete.
+    fn drop(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            self.transport.abort();
+        }
+    }
+}
