@@ -1,4 +1,4 @@
-//! Fuzz target bodies for the SPDY/3.1 codec.
+//! Fuzz target bodies for the SPDY/3.1 codec and session engine.
 //!
 //! Each target in `fuzz_targets/` is a one-line wrapper around a function
 //! here, so the stable test `tests/corpus.rs` can replay the checked-in
@@ -8,6 +8,10 @@
 //! ```
 //! spdy_fuzz::frame_decode(&[3, 0x80, 0x03, 0x00, 0x06, 0, 0, 0, 4, 0, 0, 0, 1]);
 //! ```
+
+mod session;
+
+pub use session::{session_client, session_server};
 
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::BytesMut;

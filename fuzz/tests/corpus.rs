@@ -33,3 +33,13 @@ fn header_block_corpus() {
 fn frame_roundtrip_corpus() {
     replay("frame_roundtrip", spdy_fuzz::frame_roundtrip);
 }
+
+#[test]
+fn session_server_corpus() {
+    replay("session_server", spdy_fuzz::session_server);
+}
+
+#[test]
+fn session_client_corpus() {
+    replay("session_client", spdy_fuzz::session_client);
+}

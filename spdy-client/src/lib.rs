@@ -45,3 +45,5 @@ pub use push::PushedResponse;
 pub use recv_body::RecvBody;
 
 pub use spdy_core as core;
+
+pub mod upgrade;

@@ -1048,3 +1048,609 @@ fn malformed_request_headers_reset_only_that_stream() {
             .any(|e| matches!(e, Event::StreamOpened { stream_id, .. } if *stream_id == id(3)))
     );
 }
+
+// ----- review of issue 3: each rule frame by frame -----
+
+/// A raw control frame with any version, type and payload.
+fn raw_control(version: u16, frame_type: u16, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + payload.len());
+    out.extend_from_slice(&(0x8000 | version).to_be_bytes());
+    out.extend_from_slice(&frame_type.to_be_bytes());
+    out.push(flags);
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes()[1..]);
+    out.extend_from_slice(payload);
+    out
+}
+
+fn id_and(n: u32, rest: &[u8]) -> Vec<u8> {
+    let mut out = n.to_be_bytes().to_vec();
+    out.extend_from_slice(rest);
+    out
+}
+
+fn reset_event(events: &[Event], n: u32) -> Option<(RstStatus, ResetOrigin)> {
+    events.iter().find_map(|e| match e {
+        Event::Reset {
+            stream_id,
+            status,
+            origin,
+        } if *stream_id == id(n) => Some((*status, *origin)),
+        _ => None,
+    })
+}
+
+#[test]
+fn unsupported_version_on_frames_that_name_a_stream_resets_that_stream() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, false), syn(3, false), syn(5, false)]);
+    h.events();
+    // SYN_STREAM v2 for a new id: refused, the id is used up.
+    h.send_raw(&raw_control(2, 1, 0, &id_and(7, &[0; 6])));
+    assert_eq!(h.sent(), vec![rst(7, RstStatus::UnsupportedVersion)]);
+    // SYN_REPLY, HEADERS and WINDOW_UPDATE v2 for open streams.
+    h.send_raw(&raw_control(2, 2, 0, &id_and(1, &[0; 4])));
+    h.send_raw(&raw_control(2, 8, 0, &id_and(3, &[0; 4])));
+    h.send_raw(&raw_control(2, 9, 0, &id_and(5, &[0, 0, 1, 0])));
+    assert_eq!(
+        h.sent(),
+        vec![
+            rst(1, RstStatus::UnsupportedVersion),
+            rst(3, RstStatus::UnsupportedVersion),
+            rst(5, RstStatus::UnsupportedVersion)
+        ]
+    );
+    let events = h.events();
+    for n in [1, 3, 5] {
+        assert_eq!(
+            reset_event(&events, n),
+            Some((RstStatus::UnsupportedVersion, ResetOrigin::Local))
+        );
+    }
+    // A v2 frame for a stream we just reset is in flight: ignored.
+    h.send_raw(&raw_control(2, 8, 0, &id_and(3, &[0; 4])));
+    // RST_STREAM v2 is never answered with a reset.
+    h.send_raw(&raw_control(2, 3, 0, &id_and(9, &[0, 0, 0, 5])));
+    assert!(h.sent().is_empty());
+    // The session goes on: the next stream id is above 7.
+    h.send(&[syn(9, true)]);
+    assert!(
+        matches!(&h.events()[..], [Event::StreamOpened { stream_id, .. }] if *stream_id == id(9))
+    );
+    assert!(!h.session.is_closed());
+}
+
+#[test]
+fn unsupported_version_on_session_frames_is_a_session_error() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("SETTINGS", raw_control(2, 4, 0, &[0, 0, 0, 0])),
+        ("NOOP", raw_control(2, 5, 0, &[])),
+        ("PING", raw_control(2, 6, 0, &[0, 0, 0, 1])),
+        ("GOAWAY", raw_control(2, 7, 0, &[0; 8])),
+        (
+            "WINDOW_UPDATE for the session",
+            raw_control(2, 9, 0, &[0, 0, 0, 0, 0, 0, 1, 0]),
+        ),
+        ("CREDENTIAL", raw_control(2, 10, 0, &[0; 4])),
+        ("unknown type", raw_control(2, 0xff, 0, &[1, 2, 3])),
+        ("version 4 PING", raw_control(4, 6, 0, &[0, 0, 0, 1])),
+    ];
+    for (name, bytes) in cases {
+        let mut h = Harness::server();
+        h.send_raw(&bytes);
+        assert_eq!(
+            goaway_status(&h.sent()),
+            Some(GoAwayStatus::ProtocolError),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                closed_reason(&h.events()),
+                Some(CloseReason::ProtocolError { .. })
+            ),
+            "{name}"
+        );
+    }
+    // A v2 SYN_STREAM whose id could not be a new stream is a session error too.
+    let mut h = Harness::server();
+    h.send(&[syn(5, true)]);
+    h.send_raw(&raw_control(2, 1, 0, &id_and(3, &[0; 6])));
+    assert_eq!(goaway_status(&h.sent()), Some(GoAwayStatus::ProtocolError));
+}
+
+#[test]
+fn oversized_data_is_refused_from_its_head_and_skipped_as_it_arrives() {
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            max_data_frame_len: 1024,
+            session_window: 65_536,
+            ..SessionConfig::default()
+        },
+    );
+    h.send(&[syn(1, false)]);
+    h.events();
+    // Only the head and a little payload have arrived: the answer is already out.
+    let mut frame = vec![0, 0, 0, 1, 0, 0, 0x9c, 0x40]; // DATA stream 1, 40,000 bytes
+    frame.extend_from_slice(&[7; 100]);
+    h.send_raw(&frame);
+    // The session window the peer spent is given back at once.
+    assert_eq!(
+        h.sent(),
+        vec![wu(0, 40_000), rst(1, RstStatus::FrameTooLarge)]
+    );
+    assert_eq!(
+        reset_event(&h.events(), 1),
+        Some((RstStatus::FrameTooLarge, ResetOrigin::Local))
+    );
+    // The rest is skipped as it arrives and the next frame is processed.
+    let mut rest = vec![7; 39_900];
+    rest.extend_from_slice(&{
+        let mut wire = BytesMut::new();
+        h.peer.encoder.encode(&syn(3, true), &mut wire).unwrap();
+        wire
+    });
+    h.send_raw(&rest);
+    assert!(h.sent().is_empty());
+    assert!(
+        matches!(&h.events()[..], [Event::StreamOpened { stream_id, .. }] if *stream_id == id(3))
+    );
+}
+
+#[test]
+fn oversized_control_frames_end_the_session_without_being_buffered() {
+    let config = SessionConfig {
+        max_control_frame_len: 1000,
+        ..SessionConfig::default()
+    };
+    // A SYN_STREAM: its header block cannot be inflated, so the context is lost.
+    let mut h = Harness::new(Role::Server, config.clone());
+    let mut head = raw_control(3, 1, 0, &[]);
+    head[5..8].copy_from_slice(&[0, 0x13, 0x88]); // 5,000 bytes declared
+    head.extend_from_slice(&1u32.to_be_bytes()); // ... of which only the id arrived
+    h.send_raw(&head);
+    let sent = h.sent();
+    assert_eq!(sent[0], rst(1, RstStatus::FrameTooLarge));
+    assert_eq!(goaway_status(&sent), Some(GoAwayStatus::ProtocolError));
+    assert!(h.session.is_finished());
+    // A SETTINGS frame: no stream to reset.
+    let mut h = Harness::new(Role::Server, config);
+    let mut head = raw_control(3, 4, 0, &[]);
+    head[5..8].copy_from_slice(&[0, 0x13, 0x8c]); // 4 + 8 x 624 bytes declared
+    h.send_raw(&head);
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(goaway_status(&sent), Some(GoAwayStatus::ProtocolError));
+}
+
+#[test]
+fn resets_of_unknown_streams_count_against_the_reset_limit() {
+    let mut h = Harness::server();
+    let frames: Vec<Frame> = (0..1_001)
+        .map(|i| rst(2 * i + 1, RstStatus::Cancel))
+        .collect();
+    h.send(&frames);
+    assert_eq!(
+        closed_reason(&h.events()),
+        Some(&CloseReason::Flood {
+            limit: "stream resets"
+        })
+    );
+    // None of them was answered.
+    assert!(h.sent().iter().all(|f| !matches!(f, Frame::RstStream(_))));
+}
+
+/// A client with stream 1 open and replied, and the server's push on stream 2.
+fn client_with_push() -> Harness {
+    let mut h = Harness::client();
+    h.session
+        .open_stream(OpenStream::new(req("/")).fin(true))
+        .unwrap();
+    h.sent();
+    let mut push = SynStream::new(id(2), {
+        let mut b = HeaderBlock::new();
+        b.push(":scheme", "https");
+        b.push(":host", "localhost");
+        b.push(":path", "/pushed.css");
+        b
+    });
+    push.associated_to = id(1);
+    push.unidirectional = true;
+    h.send(&[Frame::SynStream(push)]);
+    h.events();
+    h
+}
+
+#[test]
+fn data_on_a_pushed_stream_before_its_status_is_a_protocol_error() {
+    let mut h = client_with_push();
+    h.send(&[data(2, b"too early", false)]);
+    assert_eq!(h.sent(), vec![rst(2, RstStatus::ProtocolError)]);
+    assert_eq!(
+        reset_event(&h.events(), 2),
+        Some((RstStatus::ProtocolError, ResetOrigin::Local))
+    );
+
+    // HEADERS without :status do not count.
+    let mut h = client_with_push();
+    let mut other = HeaderBlock::new();
+    other.push("x-early", "1");
+    h.send(&[
+        Frame::Headers(Headers::new(id(2), other)),
+        data(2, b"x", false),
+    ]);
+    assert_eq!(h.sent(), vec![rst(2, RstStatus::ProtocolError)]);
+
+    // HEADERS with :status, then DATA: delivered.
+    let mut h = client_with_push();
+    h.send(&[
+        Frame::Headers(Headers::new(id(2), resp())),
+        data(2, b"body", true),
+    ]);
+    assert!(h.sent().is_empty());
+    let events = h.events();
+    assert!(
+        matches!(
+            &events[..],
+            [
+                Event::Headers { .. },
+                Event::Data { fin: true, .. },
+                Event::StreamClosed { .. }
+            ]
+        ),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn syn_stream_after_our_goaway_is_ignored_with_what_follows_it() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, false)]);
+    h.events();
+    h.session.goaway(GoAwayStatus::Ok);
+    h.sent();
+    h.send(&[
+        syn(3, false),
+        data(3, b"body", false),
+        data(1, b"still", false),
+    ]);
+    assert!(
+        h.sent().is_empty(),
+        "no RST for the ignored stream or its data"
+    );
+    let events = h.events();
+    assert_eq!(
+        events,
+        vec![Event::Data {
+            stream_id: id(1),
+            data: Bytes::from_static(b"still"),
+            fin: false
+        }]
+    );
+    // Streams opened after our GOAWAY count as refusals: a peer cannot
+    // make us decompress header blocks forever.
+    let frames: Vec<Frame> = (0..1_001).map(|i| syn(5 + 2 * i, false)).collect();
+    h.send(&frames);
+    assert!(matches!(
+        closed_reason(&h.events()),
+        Some(CloseReason::Flood { .. })
+    ));
+}
+
+#[test]
+fn stream_ids_run_out_with_goaway_and_a_clear_error() {
+    for (role, first, last) in [
+        (Role::Client, 0x7fff_fffd, 0x7fff_ffff),
+        (Role::Server, 0x7fff_fffc, 0x7fff_fffe),
+    ] {
+        let mut h = Harness::new(
+            role,
+            SessionConfig {
+                initial_stream_id: Some(StreamId::new(first)),
+                assumed_peer_max_concurrent_streams: 10,
+                ..SessionConfig::spdystream_compatible()
+            },
+        );
+        let a = h.session.open_stream(OpenStream::new(req("/a"))).unwrap();
+        assert_eq!(a, id(first));
+        let b = h.session.open_stream(OpenStream::new(req("/b"))).unwrap();
+        assert_eq!(b, id(last));
+        assert_eq!(
+            h.session.open_stream(OpenStream::new(req("/c"))),
+            Err(SendError::StreamIdsExhausted)
+        );
+        let sent = h.sent();
+        assert!(
+            matches!(&sent[..], [Frame::SynStream(_), Frame::SynStream(_), Frame::GoAway(g)] if g.status == GoAwayStatus::Ok)
+        );
+        // The open streams still finish, then the session ends gracefully.
+        for s in [a, b] {
+            h.session.reset(s, RstStatus::Cancel, h.now);
+        }
+        assert_eq!(closed_reason(&h.events()), Some(&CloseReason::Graceful));
+    }
+}
+
+#[test]
+fn session_window_overflow_is_exact() {
+    let mut h = Harness::server();
+    h.send(&[wu(0, MAX_WINDOW_DELTA - 65_536)]);
+    assert!(h.sent().is_empty());
+    assert_eq!(h.session.send_window(), i64::from(MAX_WINDOW_DELTA));
+    h.send(&[wu(0, 1)]);
+    assert_eq!(goaway_status(&h.sent()), Some(GoAwayStatus::ProtocolError));
+    assert!(matches!(
+        closed_reason(&h.events()),
+        Some(CloseReason::ProtocolError { .. })
+    ));
+}
+
+#[test]
+fn clear_settings_drops_persisted_values_only_and_servers_persist_nothing() {
+    let mut h = Harness::client();
+    let mut settings = Settings::new([
+        (SettingId::RoundTripTime, 42),
+        (SettingId::DownloadBandwidth, 9),
+    ]);
+    settings.entries[0].flags.persist_value = true;
+    h.send(&[Frame::Settings(settings)]);
+    h.send(&[Frame::Settings(Settings {
+        clear_settings: true,
+        entries: vec![SettingEntry {
+            id: SettingId::UploadBandwidth,
+            value: 5,
+            flags: SettingFlags {
+                persist_value: true,
+                persisted: false,
+            },
+        }],
+    })]);
+    let peer = h.session.peer_settings();
+    assert_eq!(peer.persisted.get(&3), None, "cleared");
+    assert_eq!(
+        peer.persisted.get(&1),
+        Some(&5),
+        "persisted after the clear"
+    );
+    assert_eq!(peer.get(SettingId::RoundTripTime), Some(42), "values stay");
+    assert_eq!(peer.frames_received, 2);
+
+    let mut server = Harness::server();
+    let mut settings = Settings::new([(SettingId::RoundTripTime, 42)]);
+    settings.entries[0].flags.persist_value = true;
+    server.send(&[Frame::Settings(settings)]);
+    assert!(server.session.peer_settings().persisted.is_empty());
+}
+
+#[test]
+fn duplicate_setting_ids_keep_the_first_value_everywhere() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, true)]);
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.send(&[Frame::Settings(Settings::new([
+        (SettingId::InitialWindowSize, 1_000),
+        (SettingId::MaxConcurrentStreams, 1),
+        (SettingId::InitialWindowSize, 500_000),
+        (SettingId::MaxConcurrentStreams, 50),
+    ]))]);
+    assert_eq!(h.session.stream_send_window(id(1)), Some(1_000));
+    let peer = h.session.peer_settings();
+    assert_eq!(peer.initial_window_size, Some(1_000));
+    assert_eq!(peer.max_concurrent_streams, Some(1));
+    assert_eq!(peer.get(SettingId::InitialWindowSize), Some(1_000));
+}
+
+#[test]
+fn a_reset_drops_everything_queued_on_the_stream() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, true)]);
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.sent();
+    // More than the window: some stays queued, then trailers behind it.
+    h.session
+        .send_data(id(1), Bytes::from(vec![1u8; 60 * 1024]), false)
+        .unwrap();
+    h.sent();
+    h.session
+        .send_data(id(1), Bytes::from(vec![1u8; 16 * 1024]), false)
+        .unwrap();
+    h.session.send_headers(id(1), resp(), true).unwrap();
+    let sent = h.sent();
+    assert!(sent.iter().all(|f| matches!(f, Frame::Data(_))));
+    assert!(h.session.stats().queued_send_bytes > 0);
+    h.events();
+    h.session.reset(id(1), RstStatus::Cancel, h.now);
+    let stats = h.session.stats();
+    assert_eq!(stats.queued_send_bytes, 0);
+    assert_eq!(stats.queued_send_items, 0);
+    assert_eq!(stats.ready_streams, 0);
+    // Credit arriving later sends nothing but the RST.
+    h.send(&[wu(1, 100_000), wu(0, 100_000)]);
+    assert_eq!(h.sent(), vec![rst(1, RstStatus::Cancel)]);
+    assert!(h.events().is_empty(), "a local reset makes no event");
+}
+
+#[test]
+fn the_idle_timeout_counts_from_the_end_of_the_last_stream() {
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            idle_timeout: Some(Duration::from_secs(60)),
+            flow_control: FlowControl::Disabled,
+            ..SessionConfig::default()
+        },
+    );
+    h.send(&[syn(1, true)]);
+    h.session.reply(id(1), resp(), false).unwrap();
+    // A ten-minute download during which the peer says nothing.
+    for _ in 0..10 {
+        h.advance(Duration::from_secs(60));
+        h.session
+            .send_data(id(1), Bytes::from_static(b"chunk"), false)
+            .unwrap();
+        h.sent();
+        assert!(!h.session.is_closed());
+    }
+    h.session.send_data(id(1), Bytes::new(), true).unwrap();
+    h.sent();
+    assert_eq!(h.session.open_streams(), 0);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(60))
+    );
+    h.advance(Duration::from_secs(59));
+    assert!(!h.session.is_closed());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(closed_reason(&h.events()), Some(&CloseReason::IdleTimeout));
+}
+
+#[test]
+fn unanswered_pings_expire_without_a_keepalive() {
+    let mut h = Harness::new(
+        Role::Client,
+        SessionConfig {
+            ping_timeout: Duration::from_secs(5),
+            idle_timeout: None,
+            ..SessionConfig::default()
+        },
+    );
+    for _ in 0..16 {
+        h.session.ping(h.now).unwrap();
+    }
+    assert!(matches!(h.session.ping(h.now), Err(SendError::Invalid(_))));
+    assert_eq!(h.session.stats().outstanding_pings, 16);
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(5))
+    );
+    h.advance(Duration::from_secs(5));
+    assert!(!h.session.is_closed(), "only the keepalive ends a session");
+    assert_eq!(h.session.stats().outstanding_pings, 0);
+    h.session.ping(h.now).unwrap();
+}
+
+#[test]
+fn an_answered_keepalive_keeps_the_session() {
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            keepalive_interval: Some(Duration::from_secs(30)),
+            ping_timeout: Duration::from_secs(5),
+            idle_timeout: None,
+            ..SessionConfig::default()
+        },
+    );
+    for _ in 0..3 {
+        h.advance(Duration::from_secs(30));
+        let sent = h.sent();
+        let [Frame::Ping(ping)] = &sent[..] else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(ping.id % 2, 0, "servers use even ids");
+        h.now += Duration::from_secs(1);
+        h.send(&[Frame::Ping(*ping)]);
+        assert!(
+            matches!(&h.events()[..], [Event::PingAnswered { rtt, .. }] if *rtt == Duration::from_secs(1))
+        );
+        assert_eq!(
+            h.session.poll_timeout(),
+            Some(h.now + Duration::from_secs(30))
+        );
+    }
+    assert!(!h.session.is_closed());
+}
+
+#[test]
+fn echoes_of_pings_we_never_sent_count_as_a_flood() {
+    let mut h = Harness::client();
+    let echoes: Vec<Frame> = (0..1_001)
+        .map(|i| Frame::Ping(Ping { id: 2 * i + 1 }))
+        .collect();
+    h.send(&echoes);
+    assert!(matches!(
+        closed_reason(&h.events()),
+        Some(CloseReason::Flood { .. })
+    ));
+}
+
+#[test]
+fn an_empty_send_without_fin_sends_nothing() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, true)]);
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.sent();
+    h.session.send_data(id(1), Bytes::new(), false).unwrap();
+    assert!(h.sent().is_empty());
+    h.session.send_data(id(1), Bytes::new(), true).unwrap();
+    assert_eq!(h.sent(), vec![data(1, b"", true)]);
+}
+
+#[test]
+fn set_priority_reorders_what_is_queued() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, true), syn(3, true), wu(0, 1_000_000)]);
+    for n in [1, 3] {
+        h.session.reply(id(n), resp(), false).unwrap();
+    }
+    h.sent();
+    assert_eq!(h.session.priority(id(3)), Some(Priority::default()));
+    h.session.set_priority(id(3), Priority::HIGHEST);
+    h.session.set_priority(id(1), Priority::LOWEST);
+    for n in [1, 3] {
+        h.session
+            .send_data(id(n), Bytes::from(vec![0u8; 40_000]), true)
+            .unwrap();
+    }
+    // Both were scheduled at their old level; once they take their new
+    // level, stream 3 goes first.
+    let order: Vec<u32> = h
+        .sent()
+        .iter()
+        .filter_map(|f| match f {
+            Frame::Data(d) => Some(d.stream_id.get()),
+            _ => None,
+        })
+        .collect();
+    let last_3 = order.iter().rposition(|&s| s == 3).unwrap();
+    let first_1_after = order.iter().skip(1).position(|&s| s == 1).map(|p| p + 1);
+    assert!(first_1_after.is_some_and(|p| p > 0), "{order:?}");
+    assert!(order[1..last_3].iter().all(|&s| s == 3), "{order:?}");
+}
+
+#[test]
+fn notify_when_sent_fires_once_the_queue_is_empty() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, true)]);
+    h.events();
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.session.notify_when_sent(id(1));
+    assert_eq!(h.events(), vec![Event::Writable { stream_id: id(1) }]);
+    h.session
+        .send_data(id(1), Bytes::from(vec![0u8; 20_000]), false)
+        .unwrap();
+    h.session.notify_when_sent(id(1));
+    assert!(h.events().is_empty());
+    h.sent();
+    assert_eq!(h.events(), vec![Event::Writable { stream_id: id(1) }]);
+}
+
+#[test]
+fn lowering_our_window_still_accepts_data_already_in_flight() {
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            stream_window: 100_000,
+            ..SessionConfig::default()
+        },
+    );
+    h.send(&[syn(1, false)]);
+    h.session
+        .send_settings(Settings::new([(SettingId::InitialWindowSize, 10_000)]))
+        .unwrap();
+    h.sent();
+    // Sent by the peer before it saw our SETTINGS: within the old window.
+    h.send(&[data(1, &[0; 50_000], false)]);
+    assert!(h.sent().is_empty());
+    // A new stream gets the new window.
+    h.send(&[syn(3, false), data(3, &[0; 10_001], false)]);
+    assert_eq!(h.sent(), vec![rst(3, RstStatus::FlowControlError)]);
+}

@@ -58,6 +58,9 @@ pub use writer::ResponseWriter;
 
 pub use spdy_core as core;
 
+pub mod kube;
+pub mod upgrade;
+
 /// The `content-length` of a message, if valid.
 pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {
     headers

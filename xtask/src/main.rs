@@ -25,8 +25,9 @@ commands:
                         encode a YAML list of frames (stdout when no -o)
   fuzz TARGET [--seconds N]
                         run a fuzz target (frame_decode, header_block,
-                        frame_roundtrip) for N seconds (default 60); needs a
-                        nightly toolchain and `cargo install cargo-fuzz`
+                        frame_roundtrip, session_server, session_client) for
+                        N seconds (default 60); needs a nightly toolchain and
+                        `cargo install cargo-fuzz`
   bench                 run the benchmarks of every crate
 ";
 
@@ -72,7 +73,13 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-const FUZZ_TARGETS: &[&str] = &["frame_decode", "header_block", "frame_roundtrip"];
+const FUZZ_TARGETS: &[&str] = &[
+    "frame_decode",
+    "header_block",
+    "frame_roundtrip",
+    "session_server",
+    "session_client",
+];
 
 fn fuzz(args: &[&str]) -> Result<(), String> {
     let (target, rest) = args

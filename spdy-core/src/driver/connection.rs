@@ -146,9 +146,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             _ => state.driver_waker = Some(cx.waker().clone()),
         }
         for _ in 0..MAX_ROUNDS_PER_POLL {
-            let now = Instant::now();
+            let now = super::now();
             let mut progress = false;
 
+            if state.handles == 0 && !state.incoming.is_empty() {
+                // Nobody can accept them any more.
+                state.refuse_unaccepted(now);
+                progress = true;
+            }
             if !this.winding_down
                 && state.handles == 0
                 && !state.session.is_closed()
@@ -311,6 +316,33 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
         // A busy connection yields to the other tasks now and then.
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+impl<IO> Drop for Connection<IO> {
+    /// A connection task dropped before the session ended (aborted, or its
+    /// runtime shut down) fails every pending call on every handle, as a
+    /// dropped connection would.
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        if state.closed.is_none() {
+            state
+                .session
+                .connection_lost("the connection task was dropped");
+            while let Some(event) = state.session.poll_event() {
+                state.dispatch(event);
+            }
+            let reason =
+                state
+                    .session
+                    .close_reason()
+                    .cloned()
+                    .unwrap_or(CloseReason::ConnectionLost(
+                        "the connection task was dropped".into(),
+                    ));
+            state.mark_closed(reason);
+        }
+        state.driver_waker = None;
     }
 }
 

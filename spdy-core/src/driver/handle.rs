@@ -2,7 +2,7 @@
 
 use std::future::poll_fn;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -10,7 +10,7 @@ use super::Error;
 use super::shared::SharedRef;
 use super::stream::{IncomingStream, RecvStream, SendStream};
 use crate::frame::{GoAwayStatus, Settings, StreamId};
-use crate::session::{CloseReason, OpenStream, PeerSettings, SendError};
+use crate::session::{CloseReason, OpenStream, PeerSettings, SendError, SessionStats};
 
 /// A cloneable handle on a running session. When the last clone is
 /// dropped and no stream is open, the session says GOAWAY and ends.
@@ -106,17 +106,26 @@ impl SessionHandle {
 
     /// Sends a PING and waits for its answer; returns the round-trip time.
     pub async fn ping(&self, timeout: Duration) -> Result<Duration, Error> {
-        let rx = {
+        let (id, rx) = {
             let mut state = self.shared.lock();
             if let Some(error) = state.closed_error() {
                 return Err(error);
             }
-            let id = state.session.ping(Instant::now())?;
+            let id = state.session.ping(super::now())?;
             let (tx, rx) = oneshot::channel();
             state.pings.insert(id, tx);
             state.wake_driver();
-            rx
+            (id, rx)
         };
+        // Forget the waiter however this ends (answer, timeout, or the
+        // caller dropping this future), so nothing piles up.
+        struct Forget<'a>(&'a SharedRef, u32);
+        impl Drop for Forget<'_> {
+            fn drop(&mut self) {
+                self.0.lock().pings.remove(&self.1);
+            }
+        }
+        let _forget = Forget(&self.shared, id);
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(rtt)) => Ok(rtt),
             Ok(Err(_)) => Err(self
@@ -126,6 +135,29 @@ impl SessionHandle {
                 .unwrap_or(Error::SessionClosed(CloseReason::Graceful))),
             Err(_) => Err(Error::Timeout),
         }
+    }
+
+    /// Waits until the peer's first SETTINGS frame has been applied and
+    /// returns what it said (see [`peer_settings`](Self::peer_settings)
+    /// for later changes). Fails if the session ends first.
+    pub async fn peer_settings_received(&self) -> Result<PeerSettings, Error> {
+        poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if state.session.peer_settings().frames_received > 0 {
+                return Poll::Ready(Ok(state.session.peer_settings().clone()));
+            }
+            if let Some(error) = state.closed_error() {
+                return Poll::Ready(Err(error));
+            }
+            state.settings_waiters.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// How much the session holds now (streams, queues): for monitoring.
+    pub fn stats(&self) -> SessionStats {
+        self.shared.lock().session.stats()
     }
 
     /// Starts a graceful shutdown: GOAWAY with `status`, open streams

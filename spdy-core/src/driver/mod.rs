@@ -59,7 +59,15 @@ pub fn connect<IO: AsyncRead + AsyncWrite + Unpin>(
     session: SessionConfig,
     driver: DriverConfig,
 ) -> (SessionHandle, Connection<IO>) {
-    let shared = SharedRef::new(Session::new(role, session, Instant::now()));
+    let shared = SharedRef::new(Session::new(role, session, now()));
     let handle = SessionHandle::new(shared.clone());
     (handle, Connection::new(io, shared, driver))
+}
+
+/// The current time on tokio's clock. The session's timers (idle, keepalive,
+/// reset memory, flood windows) and the driver's own sleeps must read the
+/// same clock, so a paused test clock (`start_paused`) drives them all and
+/// no timer fires in tokio time while its deadline is unreached in std time.
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }

@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) pings: HashMap<u32, oneshot::Sender<Duration>>,
     pub(crate) closed: Option<CloseReason>,
     pub(crate) close_waiters: Vec<Waker>,
+    /// Tasks waiting for the peer's first SETTINGS.
+    pub(crate) settings_waiters: Vec<Waker>,
     pub(crate) driver_waker: Option<Waker>,
     /// Received bytes not yet taken by the application, all streams.
     pub(crate) buffered: usize,
@@ -85,6 +87,7 @@ impl SharedRef {
             pings: HashMap::new(),
             closed: None,
             close_waiters: Vec::new(),
+            settings_waiters: Vec::new(),
             driver_waker: None,
             buffered: 0,
             handles: 0,
@@ -125,6 +128,56 @@ impl Shared {
         }
     }
 
+    /// Queues a header block for a stream's reader; its size counts
+    /// against `max_buffered_recv` like payload, so a peer that floods
+    /// HEADERS nobody reads meets back-pressure instead of growing memory.
+    fn push_headers(&mut self, id: StreamId, headers: HeaderBlock) -> bool {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return false;
+        };
+        if !slot.recv_alive {
+            return true;
+        }
+        self.buffered += headers.encoded_len();
+        slot.headers.push_back(headers);
+        true
+    }
+
+    /// Takes the next header block of a stream's reader.
+    pub(crate) fn take_headers(&mut self, id: StreamId) -> Option<HeaderBlock> {
+        let headers = self.slots.get_mut(&id)?.headers.pop_front()?;
+        self.buffered = self.buffered.saturating_sub(headers.encoded_len());
+        self.wake_driver();
+        Some(headers)
+    }
+
+    /// Forgets what a stream's reader never took; the payload's credit goes
+    /// back to the peer.
+    fn discard_unread(&mut self, id: StreamId) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
+        let headers: usize = slot.headers.drain(..).map(|h| h.encoded_len()).sum();
+        self.buffered = self.buffered.saturating_sub(unread + headers);
+        if unread > 0 {
+            self.session.release_capacity(id, unread);
+        }
+        self.wake_driver();
+    }
+
+    /// Every stream the peer opened that nobody accepted, and nobody can
+    /// any more (the last session handle is gone), is refused: the peer
+    /// may retry it elsewhere.
+    pub(crate) fn refuse_unaccepted(&mut self, now: Instant) {
+        while let Some(incoming) = self.incoming.pop_front() {
+            self.discard_unread(incoming.stream_id);
+            self.slots.remove(&incoming.stream_id);
+            self.session
+                .reset(incoming.stream_id, RstStatus::RefusedStream, now);
+        }
+    }
+
     /// Gives receive credit back for bytes the application consumed.
     pub(crate) fn consumed(&mut self, id: StreamId, n: usize) {
         self.buffered = self.buffered.saturating_sub(n);
@@ -134,17 +187,16 @@ impl Shared {
 
     /// A handle of stream `id` is gone; forget the slot once nothing needs it.
     pub(crate) fn release_slot(&mut self, id: StreamId, now: Instant) {
-        let Some(slot) = self.slots.get_mut(&id) else {
+        let Some(slot) = self.slots.get(&id) else {
             return;
         };
         if !slot.recv_alive {
             // Nobody will read: give the credit back now.
-            let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
-            if unread > 0 {
-                self.buffered = self.buffered.saturating_sub(unread);
-                self.session.release_capacity(id, unread);
-            }
+            self.discard_unread(id);
         }
+        let Some(slot) = self.slots.get(&id) else {
+            return;
+        };
         if !slot.recv_alive && !slot.send_alive {
             let finished = slot.closed || slot.reset.is_some() || (slot.send_finished && slot.fin);
             self.slots.remove(&id);
@@ -198,8 +250,9 @@ impl Shared {
                 headers,
                 fin,
             } => {
-                if let Some(slot) = self.slots.get_mut(&stream_id) {
-                    slot.headers.push_back(headers);
+                if self.push_headers(stream_id, headers)
+                    && let Some(slot) = self.slots.get_mut(&stream_id)
+                {
                     slot.fin |= fin;
                     slot.wake_all();
                 }
@@ -210,12 +263,14 @@ impl Shared {
                 fin,
             } => {
                 let len = data.len();
+                if let Some(slot) = self.slots.get_mut(&stream_id) {
+                    slot.fin |= fin;
+                }
                 match self.slots.get_mut(&stream_id) {
                     Some(slot) if slot.recv_alive => {
                         if !data.is_empty() {
                             slot.data.push_back(data);
                         }
-                        slot.fin |= fin;
                         self.buffered += len;
                         if let Some(w) = slot.recv_waker.take() {
                             w.wake();
@@ -231,9 +286,9 @@ impl Shared {
                 origin,
             } => {
                 if let Some(slot) = self.slots.get_mut(&stream_id) {
+                    // What arrived before the reset is still read first;
+                    // then the reader sees the error.
                     slot.reset = Some((status, origin));
-                    let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
-                    self.buffered = self.buffered.saturating_sub(unread);
                     slot.wake_all();
                 }
             }
@@ -268,7 +323,11 @@ impl Shared {
                     let _ = tx.send(rtt);
                 }
             }
-            Event::Settings(_) => {}
+            Event::Settings(_) => {
+                for w in self.settings_waiters.drain(..) {
+                    w.wake();
+                }
+            }
             Event::Closed(reason) => self.mark_closed(reason),
         }
     }
@@ -286,6 +345,7 @@ impl Shared {
             .open_waiters
             .drain(..)
             .chain(self.close_waiters.drain(..))
+            .chain(self.settings_waiters.drain(..))
         {
             w.wake();
         }

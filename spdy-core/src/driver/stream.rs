@@ -5,7 +5,6 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -85,10 +84,48 @@ impl SendStream {
         Ok(())
     }
 
+    /// Waits until every byte queued on the stream has been handed to the
+    /// connection (what `flush` does). Flow control decides when that is:
+    /// a peer that grants no window keeps it waiting.
+    pub async fn sent(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_sent(cx)).await
+    }
+
+    fn poll_sent(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let mut state = self.shared.lock();
+        if let Some(error) = state.stream_error(self.id) {
+            return Poll::Ready(Err(error));
+        }
+        match state.session.queued_bytes(self.id) {
+            Some(n) if n > 0 => {
+                if let Some(slot) = state.slots.get_mut(&self.id) {
+                    slot.send_waker = Some(cx.waker().clone());
+                }
+                state.session.notify_when_sent(self.id);
+                state.wake_driver();
+                Poll::Pending
+            }
+            // Nothing queued, or the stream is done with.
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Changes the priority our scheduler gives this stream's data from now
+    /// on (0 is the most urgent). SPDY/3.1 cannot tell the peer; it is local.
+    pub fn set_priority(&self, priority: Priority) {
+        let mut state = self.shared.lock();
+        state.session.set_priority(self.id, priority);
+    }
+
+    /// The stream's priority, while it is open.
+    pub fn priority(&self) -> Option<Priority> {
+        self.shared.lock().session.priority(self.id)
+    }
+
     /// Resets the stream with `status`; queued data is dropped.
     pub fn reset(&mut self, status: RstStatus) {
         let mut state = self.shared.lock();
-        state.session.reset(self.id, status, Instant::now());
+        state.session.reset(self.id, status, super::now());
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.reset = Some((status, crate::session::ResetOrigin::Local));
         }
@@ -140,13 +177,13 @@ impl Drop for SendStream {
         {
             state
                 .session
-                .reset(self.id, RstStatus::Cancel, Instant::now());
+                .reset(self.id, RstStatus::Cancel, super::now());
         }
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.send_alive = false;
             slot.send_finished = self.finished;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -194,9 +231,17 @@ impl AsyncWrite for SendStream {
         }
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Bytes are with the session once written; the connection task sends them.
-        Poll::Ready(Ok(()))
+    /// Waits until every byte written so far has left the stream's queue
+    /// for the connection (flow control permitting).
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match this.poll_sent(cx) {
+            Poll::Ready(Err(error)) => {
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, error)))
+            }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -256,12 +301,12 @@ impl RecvStream {
         poll_fn(|cx| {
             let mut state = self.shared.lock();
             let error = state.stream_error(self.id);
+            if let Some(headers) = state.take_headers(self.id) {
+                return Poll::Ready(Ok(Some(headers)));
+            }
             let Some(slot) = state.slots.get_mut(&self.id) else {
                 return Poll::Ready(error.map_or(Ok(None), Err));
             };
-            if let Some(headers) = slot.headers.pop_front() {
-                return Poll::Ready(Ok(Some(headers)));
-            }
             if slot.fin || slot.closed {
                 return Poll::Ready(Ok(None));
             }
@@ -362,7 +407,7 @@ impl Drop for RecvStream {
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.recv_alive = false;
         }
-        state.release_slot(self.id, Instant::now());
+        state.release_slot(self.id, super::now());
     }
 }
 
@@ -483,7 +528,7 @@ impl IncomingStream {
     pub fn refuse(mut self, status: RstStatus) {
         if let Some(info) = self.incoming.take() {
             let mut state = self.shared.lock();
-            state.session.reset(info.stream_id, status, Instant::now());
+            state.session.reset(info.stream_id, status, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
@@ -497,7 +542,7 @@ impl Drop for IncomingStream {
             let mut state = self.shared.lock();
             state
                 .session
-                .reset(info.stream_id, RstStatus::Cancel, Instant::now());
+                .reset(info.stream_id, RstStatus::Cancel, super::now());
             state.slots.remove(&info.stream_id);
             state.wake_driver();
         }
@@ -555,7 +600,7 @@ impl Responder {
     fn abandon(&mut self, status: RstStatus) {
         self.done = true;
         let mut state = self.shared.lock();
-        let now = Instant::now();
+        let now = super::now();
         if state.closed.is_none()
             && let Some(slot) = state.slots.get_mut(&self.id)
             && slot.reset.is_none()

@@ -122,3 +122,10 @@ impl<'a> Arbitrary<'a> for Frame {
         })
     }
 }
+
+impl<'a> Arbitrary<'a> for HeaderBlock {
+    /// A valid block of up to 8 pairs (lowercase, unique, non-empty names).
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        header_block(u)
+    }
+}

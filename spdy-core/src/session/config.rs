@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::frame::{DEFAULT_MAX_CONTROL_FRAME_LEN, DEFAULT_MAX_DATA_FRAME_LEN};
+use crate::frame::{DEFAULT_MAX_CONTROL_FRAME_LEN, DEFAULT_MAX_DATA_FRAME_LEN, StreamId};
 use crate::header::DEFAULT_MAX_HEADER_BLOCK_SIZE;
 
 /// Which end of the connection a session is.
@@ -155,6 +155,11 @@ pub struct SessionConfig {
     pub idle_timeout: Option<Duration>,
     /// Caps on work without data.
     pub flood_limits: FloodLimits,
+    /// The id of the first stream this end opens, instead of 1 (client) or
+    /// 2 (server); rounded up to the role's parity. For tests of what
+    /// happens near the end of the id space, and for resuming a numbering.
+    /// Default `None`.
+    pub initial_stream_id: Option<StreamId>,
 }
 
 impl Default for SessionConfig {
@@ -179,6 +184,7 @@ impl Default for SessionConfig {
             ping_timeout: Duration::from_secs(20),
             idle_timeout: Some(Duration::from_secs(300)),
             flood_limits: FloodLimits::default(),
+            initial_stream_id: None,
         }
     }
 }

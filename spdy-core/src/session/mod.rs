@@ -66,8 +66,8 @@ pub use settings::PeerSettings;
 pub use transmit::Transmit;
 
 use crate::frame::{
-    DecoderConfig, Frame, FrameDecoder, FrameEncoder, GoAway, GoAwayStatus, RstStatus, RstStream,
-    SettingId, Settings, StreamId, WindowUpdate,
+    DecoderConfig, Frame, FrameDecoder, FrameEncoder, GoAway, GoAwayStatus, MAX_FRAME_LEN,
+    MAX_WINDOW_DELTA, RstStatus, RstStream, SettingId, Settings, StreamId, WindowUpdate,
 };
 use flow::Window;
 use limits::RateCounter;
@@ -75,6 +75,27 @@ use ping::PingTracker;
 use priority::ReadyQueues;
 use reset_memory::ResetMemory;
 use stream::Stream;
+
+/// The first stream id this end opens.
+fn first_local_id(role: Role, configured: Option<StreamId>) -> StreamId {
+    let default = match role {
+        Role::Client => 1,
+        Role::Server => 2,
+    };
+    match configured {
+        // Keep the parity of the role; round up to it.
+        Some(id) if !id.is_zero() => {
+            let id = id.get();
+            let id = if id % 2 == default % 2 {
+                id
+            } else {
+                id.saturating_add(1)
+            };
+            StreamId::new(id.min(StreamId::MAX.get() - (1 - default % 2)))
+        }
+        _ => StreamId::new(default),
+    }
+}
 
 /// Counters of the peer's work without data.
 #[derive(Debug, Default)]
@@ -84,6 +105,27 @@ struct FloodCounters {
     resets: RateCounter,
     empty_frames: RateCounter,
     small_window_updates: RateCounter,
+}
+
+/// Sizes of what a [`Session`] holds, from [`Session::stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Open streams, both ends' together.
+    pub streams: usize,
+    /// Control frames waiting for [`Session::poll_transmit`].
+    pub queued_control_frames: usize,
+    /// Events waiting for [`Session::poll_event`].
+    pub queued_events: usize,
+    /// DATA payload bytes queued on streams, not yet sent.
+    pub queued_send_bytes: usize,
+    /// DATA and HEADERS items queued on streams.
+    pub queued_send_items: usize,
+    /// Streams waiting in the transmit scheduler.
+    pub ready_streams: usize,
+    /// Recently reset streams remembered so their late frames are ignored.
+    pub remembered_resets: usize,
+    /// Our PINGs waiting for an answer.
+    pub outstanding_pings: usize,
 }
 
 /// One SPDY/3.1 session, either role, with no I/O of its own.
@@ -119,7 +161,11 @@ pub struct Session {
     /// `open_stream` was refused for the peer's limit; announce a free slot.
     open_blocked: bool,
     close_reason: Option<CloseReason>,
+    /// When the peer was last heard from, or the last stream closed.
     last_activity: Instant,
+    /// The latest `now` any input carried: the session's idea of the time
+    /// for work done by inputs that carry none.
+    clock: Instant,
     out: BytesMut,
 }
 
@@ -127,7 +173,13 @@ impl Session {
     /// A new session. Our SETTINGS (and a session WINDOW_UPDATE when the
     /// configured session window exceeds 64 KiB) are queued as the first
     /// frames to send.
-    pub fn new(role: Role, config: SessionConfig, now: Instant) -> Self {
+    pub fn new(role: Role, mut config: SessionConfig, now: Instant) -> Self {
+        // Values the wire cannot carry are brought into range.
+        config.max_send_frame = config.max_send_frame.clamp(1, MAX_FRAME_LEN);
+        // A stream that may queue nothing could never send.
+        config.max_send_buffer = config.max_send_buffer.max(1);
+        config.stream_window = config.stream_window.min(MAX_WINDOW_DELTA);
+        config.session_window = config.session_window.min(MAX_WINDOW_DELTA);
         let decoder = FrameDecoder::with_config(DecoderConfig {
             max_control_frame_len: config.max_control_frame_len,
             max_data_frame_len: config.max_data_frame_len,
@@ -141,10 +193,7 @@ impl Session {
             streams: HashMap::new(),
             local_open: 0,
             peer_open: 0,
-            next_local_id: Some(StreamId::new(match role {
-                Role::Client => 1,
-                Role::Server => 2,
-            })),
+            next_local_id: Some(first_local_id(role, config.initial_stream_id)),
             last_peer_id: StreamId::ZERO,
             last_good_peer_id: StreamId::ZERO,
             send_window: Window::new(PROTOCOL_INITIAL_WINDOW),
@@ -166,6 +215,7 @@ impl Session {
             open_blocked: false,
             close_reason: None,
             last_activity: now,
+            clock: now,
             out: BytesMut::new(),
             config,
         };
@@ -227,6 +277,21 @@ impl Session {
         self.streams.get(&stream_id).map(|s| s.queued_bytes)
     }
 
+    /// How much the session holds now: for monitoring, and for tests that
+    /// check nothing grows without bound.
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            streams: self.streams.len(),
+            queued_control_frames: self.control.len(),
+            queued_events: self.events.len(),
+            queued_send_bytes: self.streams.values().map(|s| s.queued_bytes).sum(),
+            queued_send_items: self.streams.values().map(|s| s.queue.len()).sum(),
+            ready_streams: self.ready.len(),
+            remembered_resets: self.reset_memory.len(),
+            outstanding_pings: self.pings.outstanding(),
+        }
+    }
+
     /// Why the session ended, once it has.
     pub fn close_reason(&self) -> Option<&CloseReason> {
         self.close_reason.as_ref()
@@ -261,6 +326,7 @@ impl Session {
             buf.clear();
             return;
         }
+        self.tick(now);
         self.last_activity = now;
         loop {
             match self.decoder.decode(buf) {
@@ -293,22 +359,27 @@ impl Session {
             .idle_timeout
             .filter(|_| self.streams.is_empty())
             .map(|timeout| self.last_activity + timeout);
+        // An unanswered PING: with the keepalive it ends the session, without
+        // it is forgotten; either way at `ping_timeout`.
+        let ping_answer = self
+            .pings
+            .oldest()
+            .map(|sent| sent + self.config.ping_timeout);
         let keepalive = self
             .config
             .keepalive_interval
-            .map(|interval| match self.pings.oldest() {
-                Some(sent) => sent + self.config.ping_timeout,
-                None => self.last_activity + interval,
-            });
-        [idle, keepalive].into_iter().flatten().min()
+            .filter(|_| self.pings.oldest().is_none())
+            .map(|interval| self.last_activity + interval);
+        [idle, ping_answer, keepalive].into_iter().flatten().min()
     }
 
     /// Acts on timers that are due: the idle timeout, the keepalive PING and
-    /// its answer's deadline.
+    /// the deadline of PING answers.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
         }
+        self.tick(now);
         if let Some(timeout) = self.config.idle_timeout
             && self.streams.is_empty()
             && now >= self.last_activity + timeout
@@ -317,32 +388,55 @@ impl Session {
             self.finish(CloseReason::IdleTimeout);
             return;
         }
-        if let Some(interval) = self.config.keepalive_interval {
-            match self.pings.oldest() {
-                Some(sent) if now >= sent + self.config.ping_timeout => {
-                    self.queue_goaway(GoAwayStatus::Ok);
-                    self.finish(CloseReason::PingTimeout);
-                }
-                None if now >= self.last_activity + interval => {
-                    // Cannot fail: no ping is outstanding.
-                    let _ = self.ping(now);
-                }
-                _ => {}
+        if let Some(sent) = self.pings.oldest()
+            && now >= sent + self.config.ping_timeout
+        {
+            if self.config.keepalive_interval.is_some() {
+                self.queue_goaway(GoAwayStatus::Ok);
+                self.finish(CloseReason::PingTimeout);
+                return;
             }
+            // Nobody relies on the answer ending the session: forget the
+            // PINGs that will not be answered, so new ones can be sent.
+            if let Some(cutoff) = now.checked_sub(self.config.ping_timeout) {
+                self.pings.expire(cutoff);
+            }
+        }
+        if let Some(interval) = self.config.keepalive_interval
+            && self.pings.oldest().is_none()
+            && now >= self.last_activity + interval
+        {
+            // Cannot fail: no ping is outstanding.
+            let _ = self.ping(now);
+        }
+    }
+
+    /// Records the time an input carried.
+    fn tick(&mut self, now: Instant) {
+        if now > self.clock {
+            self.clock = now;
         }
     }
 
     // ----- internals shared by recv, send and transmit -----
 
-    /// Queues a control frame; a peer that keeps us answering without
-    /// reading ends the session.
-    fn queue_control(&mut self, frame: Frame) {
+    /// Queues a control frame the peer made us send (a PING echo, an
+    /// RST_STREAM for its error). A peer that keeps us answering without
+    /// reading fills the queue and ends the session.
+    fn queue_response(&mut self, frame: Frame) {
         if self.control.len() >= self.config.max_queued_control_frames {
             self.control.clear();
-            self.streams.clear();
             self.finish(CloseReason::PeerNotReading);
             return;
         }
+        self.control.push_back(frame);
+    }
+
+    /// Queues a control frame the application asked for (SYN_STREAM,
+    /// SYN_REPLY, its own RST_STREAM, PING or SETTINGS) or that follows the
+    /// application's consumption (WINDOW_UPDATE). Their number is bounded by
+    /// what the application does, so they never end the session.
+    fn queue_command(&mut self, frame: Frame) {
         self.control.push_back(frame);
     }
 
@@ -418,6 +512,13 @@ impl Session {
     /// Drops a stream's state and updates the open counts.
     fn remove_stream(&mut self, stream_id: StreamId) -> Option<Stream> {
         let stream = self.streams.remove(&stream_id)?;
+        if stream.scheduled {
+            self.ready.remove(stream_id, stream.priority);
+        }
+        if self.streams.is_empty() {
+            // The idle timeout counts from the end of the last stream.
+            self.last_activity = self.last_activity.max(self.clock);
+        }
         if stream.local {
             self.local_open = self.local_open.saturating_sub(1);
             if self.open_blocked {

@@ -45,6 +45,22 @@ impl PingTracker {
         self.outstanding.remove(index).map(|(_, at)| at)
     }
 
+    /// Forgets the pings sent at or before `cutoff`.
+    pub(crate) fn expire(&mut self, cutoff: Instant) {
+        while self
+            .outstanding
+            .front()
+            .is_some_and(|(_, sent)| *sent <= cutoff)
+        {
+            self.outstanding.pop_front();
+        }
+    }
+
+    /// How many of our pings wait for an answer.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding.len()
+    }
+
     /// When the oldest unanswered ping was sent.
     pub(crate) fn oldest(&self) -> Option<Instant> {
         self.outstanding.front().map(|(_, at)| *at)

@@ -22,6 +22,24 @@ impl ReadyQueues {
         self.levels.iter_mut().find_map(VecDeque::pop_front)
     }
 
+    /// Removes `id` from the level it waits in.
+    pub(crate) fn remove(&mut self, id: StreamId, priority: Priority) {
+        let level = &mut self.levels[usize::from(priority.get())];
+        if let Some(index) = level.iter().position(|&queued| queued == id) {
+            level.remove(index);
+        } else {
+            // The priority changed while it waited: look everywhere.
+            for level in &mut self.levels {
+                level.retain(|&queued| queued != id);
+            }
+        }
+    }
+
+    /// Streams waiting, all levels together.
+    pub(crate) fn len(&self) -> usize {
+        self.levels.iter().map(VecDeque::len).sum()
+    }
+
     /// Empties every level.
     pub(crate) fn clear(&mut self) {
         self.levels.iter_mut().for_each(VecDeque::clear);

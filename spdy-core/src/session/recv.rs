@@ -36,24 +36,52 @@ impl Session {
             self.recv_window.consume(length);
             self.release_session(length);
         }
-        if let FrameError::HeaderBlock {
-            frame_type: FrameType::SynStream,
-            stream_id,
-            ..
-        }
-        | FrameError::UnsupportedVersion {
-            frame_type: FrameType::SynStream,
-            stream_id: Some(stream_id),
-            ..
-        } = error
-        {
-            // The id is used even though the stream never opened.
-            if self.is_peer_id(stream_id) && stream_id > self.last_peer_id {
-                self.last_peer_id = stream_id;
+        match error {
+            FrameError::UnsupportedVersion {
+                frame_type: FrameType::RstStream,
+                ..
+            } => {
+                // Never answer a reset with a reset, whatever its version.
+                self.count_empty_frame(now);
+                return;
             }
+            FrameError::UnsupportedVersion {
+                frame_type: FrameType::SynStream,
+                stream_id: Some(stream_id),
+                ..
+            }
+            | FrameError::HeaderBlock {
+                frame_type: FrameType::SynStream,
+                stream_id,
+                ..
+            } => {
+                // The id is used even though the stream never opened; an id
+                // a new stream could not have is a session error as usual.
+                if !self.is_peer_id(stream_id) || stream_id <= self.last_peer_id {
+                    let scope = error.scope();
+                    if !scope.is_session_error() {
+                        self.protocol_error(format!(
+                            "{error}; and stream {stream_id} is not a valid new stream id"
+                        ));
+                        return;
+                    }
+                } else {
+                    self.last_peer_id = stream_id;
+                }
+            }
+            _ => {}
         }
         match error.scope() {
-            ErrorScope::Stream { stream_id, status } => self.stream_error(stream_id, status, now),
+            ErrorScope::Stream { stream_id, status } => {
+                if !self.streams.contains_key(&stream_id)
+                    && self.reset_memory.contains(stream_id, now)
+                {
+                    // A frame in flight for a stream we already reset.
+                    self.count_empty_frame(now);
+                    return;
+                }
+                self.stream_error(stream_id, status, now);
+            }
             ErrorScope::Session {
                 status,
                 reset_first,
@@ -114,7 +142,7 @@ impl Session {
         if self.is_closed() {
             return;
         }
-        self.queue_control(Frame::RstStream(RstStream { stream_id, status }));
+        self.queue_response(Frame::RstStream(RstStream { stream_id, status }));
         self.reset_memory.remember(stream_id, now);
         if self.remove_stream(stream_id).is_some() {
             self.events.push_back(Event::Reset {
@@ -160,6 +188,10 @@ impl Session {
         let error = if stream.recv_closed {
             Some(RstStatus::StreamAlreadyClosed)
         } else if stream.local && !stream.pushed && !stream.replied {
+            // DATA before the SYN_REPLY.
+            Some(RstStatus::ProtocolError)
+        } else if stream.pushed && !stream.local && !stream.status_received {
+            // A pushed stream's :status comes in a HEADERS frame before any DATA.
             Some(RstStatus::ProtocolError)
         } else if strict && u64::from(len) > stream.recv_window.available() {
             Some(RstStatus::FlowControlError)
@@ -191,7 +223,14 @@ impl Session {
     fn on_syn_stream(&mut self, frame: SynStream, now: Instant) {
         let id = frame.stream_id;
         if self.goaway_sent {
-            // We promised to process nothing new; the peer learns from our GOAWAY.
+            // We promised to process nothing new and the peer learns it from
+            // our GOAWAY: no answer. Frames that follow for the stream are
+            // dropped quietly too, and the work still counts as a refusal.
+            if self.is_peer_id(id) && id > self.last_peer_id {
+                self.last_peer_id = id;
+            }
+            self.reset_memory.remember(id, now);
+            self.count_reset(now);
             return;
         }
         if !self.is_peer_id(id) {
@@ -274,7 +313,7 @@ impl Session {
 
     /// Refuses a new stream without processing it (REFUSED_STREAM: retryable).
     fn refuse(&mut self, stream_id: StreamId, now: Instant) {
-        self.queue_control(Frame::RstStream(RstStream {
+        self.queue_response(Frame::RstStream(RstStream {
             stream_id,
             status: RstStatus::RefusedStream,
         }));
@@ -327,6 +366,9 @@ impl Session {
             return;
         }
         stream.recv_closed |= frame.fin;
+        if stream.pushed && frame.headers.get(":status").is_some() {
+            stream.status_received = true;
+        }
         if frame.headers.is_empty() && !frame.fin {
             self.count_empty_frame(now);
         }
@@ -359,7 +401,8 @@ impl Session {
             self.flood("SETTINGS frames");
             return;
         }
-        self.peer_settings.record(&frame);
+        self.peer_settings
+            .record(&frame, self.role == super::Role::Client);
         if frame.get(SettingId::MaxConcurrentStreams).is_some() && self.open_blocked {
             self.open_blocked = false;
             self.events.push_back(Event::CanOpenStream);
@@ -396,6 +439,13 @@ impl Session {
                     id: frame.id,
                     rtt: now.saturating_duration_since(sent),
                 });
+            } else if !self
+                .floods
+                .pings
+                .record(now, self.config.flood_limits.pings)
+            {
+                // Echoes of PINGs we never sent cost work too.
+                self.flood("PING frames");
             }
             return;
         }
@@ -407,7 +457,7 @@ impl Session {
             self.flood("PING frames");
             return;
         }
-        self.queue_control(Frame::Ping(frame));
+        self.queue_response(Frame::Ping(frame));
     }
 
     fn on_goaway(&mut self, frame: GoAway) {

@@ -38,6 +38,10 @@ impl ResetMemory {
         self.order.push_back((id, now));
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+
     pub(crate) fn contains(&mut self, id: StreamId, now: Instant) -> bool {
         self.expire(now);
         self.ids.contains(&id)

@@ -107,6 +107,9 @@ impl Session {
     /// Opens a stream with SYN_STREAM.
     pub fn open_stream(&mut self, open: OpenStream) -> Result<StreamId, SendError> {
         self.check_open()?;
+        if self.next_local_id.is_none() {
+            return Err(SendError::StreamIdsExhausted);
+        }
         if self.goaway_sent || self.goaway_received.is_some() {
             return Err(SendError::GoingAway);
         }
@@ -153,7 +156,7 @@ impl Session {
         stream.fin_queued = open.fin;
         self.streams.insert(id, stream);
         self.local_open += 1;
-        self.queue_control(Frame::SynStream(SynStream {
+        self.queue_command(Frame::SynStream(SynStream {
             stream_id: id,
             associated_to: associated,
             priority: open.priority,
@@ -192,7 +195,7 @@ impl Session {
             stream.send_closed = true;
             stream.fin_queued = true;
         }
-        self.queue_control(Frame::SynReply(SynReply {
+        self.queue_command(Frame::SynReply(SynReply {
             stream_id,
             fin,
             headers,
@@ -231,6 +234,10 @@ impl Session {
     ) -> Result<(), SendError> {
         let limit = self.config.max_send_buffer as usize;
         let stream = self.sendable_stream(stream_id)?;
+        if data.is_empty() && !fin {
+            // Nothing to say: an empty DATA frame would only cost the peer work.
+            return Ok(());
+        }
         if !data.is_empty() && stream.queued_bytes >= limit {
             stream.wants_writable = true;
             return Err(SendError::BufferFull(stream_id));
@@ -255,6 +262,33 @@ impl Session {
         }
     }
 
+    /// Asks for an [`Event::Writable`](super::Event::Writable) once every
+    /// byte queued on the stream has been handed to
+    /// [`poll_transmit`](Session::poll_transmit) (at once if none is queued):
+    /// what a flush waits for.
+    pub fn notify_when_sent(&mut self, stream_id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&stream_id) {
+            if stream.queue.is_empty() {
+                self.events.push_back(super::Event::Writable { stream_id });
+            } else {
+                stream.wants_sent = true;
+            }
+        }
+    }
+
+    /// Changes the priority our scheduler gives a stream's frames from now
+    /// on. SPDY/3.1 has no frame to tell the peer; this is local only.
+    pub fn set_priority(&mut self, stream_id: StreamId, priority: Priority) {
+        if let Some(stream) = self.streams.get_mut(&stream_id) {
+            stream.priority = priority;
+        }
+    }
+
+    /// A stream's priority, if the stream is open.
+    pub fn priority(&self, stream_id: StreamId) -> Option<Priority> {
+        self.streams.get(&stream_id).map(|s| s.priority)
+    }
+
     /// How many more bytes `send_data` accepts on the stream now.
     pub fn send_capacity(&self, stream_id: StreamId) -> usize {
         match self.streams.get(&stream_id) {
@@ -272,7 +306,7 @@ impl Session {
             return;
         }
         self.reset_memory.remember(stream_id, now);
-        self.queue_control(Frame::RstStream(RstStream { stream_id, status }));
+        self.queue_command(Frame::RstStream(RstStream { stream_id, status }));
         self.check_drained();
     }
 
@@ -298,7 +332,7 @@ impl Session {
             stream.recv_unacked = 0;
             // Cannot overflow: the window returns to at most its initial size.
             let _ = stream.recv_window.adjust(i64::from(delta));
-            self.queue_control(Frame::WindowUpdate(WindowUpdate { stream_id, delta }));
+            self.queue_command(Frame::WindowUpdate(WindowUpdate { stream_id, delta }));
         }
     }
 
@@ -315,7 +349,7 @@ impl Session {
             let delta = self.recv_unacked;
             self.recv_unacked = 0;
             let _ = self.recv_window.adjust(i64::from(delta));
-            self.queue_control(Frame::WindowUpdate(WindowUpdate {
+            self.queue_command(Frame::WindowUpdate(WindowUpdate {
                 stream_id: StreamId::ZERO,
                 delta,
             }));
@@ -329,7 +363,7 @@ impl Session {
             .pings
             .start(now)
             .ok_or_else(|| SendError::Invalid("too many PINGs are waiting for an answer".into()))?;
-        self.queue_control(Frame::Ping(Ping { id }));
+        self.queue_command(Frame::Ping(Ping { id }));
         Ok(id)
     }
 
@@ -354,26 +388,34 @@ impl Session {
     }
 
     /// Sends SETTINGS. MAX_CONCURRENT_STREAMS and INITIAL_WINDOW_SIZE in it
-    /// take effect here at once (open streams' receive windows move by the
-    /// change).
+    /// take effect here at once. A larger INITIAL_WINDOW_SIZE raises open
+    /// streams' receive windows by the change; a smaller one applies to new
+    /// streams and to the credit given back on open ones, while their DATA
+    /// already in flight (sent before the peer saw the change) is still
+    /// accepted up to the old window.
     pub fn send_settings(&mut self, settings: Settings) -> Result<(), SendError> {
         self.check_open()?;
+        if let Some(size) = settings.get(SettingId::InitialWindowSize)
+            && size > crate::frame::MAX_WINDOW_DELTA
+        {
+            return Err(SendError::Invalid(format!(
+                "INITIAL_WINDOW_SIZE {size} exceeds 2^31-1"
+            )));
+        }
         if let Some(max) = settings.get(SettingId::MaxConcurrentStreams) {
             self.config.max_concurrent_streams = max;
         }
         if let Some(size) = settings.get(SettingId::InitialWindowSize) {
-            if size > crate::frame::MAX_WINDOW_DELTA {
-                return Err(SendError::Invalid(format!(
-                    "INITIAL_WINDOW_SIZE {size} exceeds 2^31-1"
-                )));
-            }
             let delta = i64::from(size) - i64::from(self.config.stream_window);
             self.config.stream_window = size;
-            for stream in self.streams.values_mut() {
-                let _ = stream.recv_window.adjust(delta);
+            if delta > 0 {
+                for stream in self.streams.values_mut() {
+                    // Cannot pass 2^31-1: both sizes are below it.
+                    let _ = stream.recv_window.adjust(delta);
+                }
             }
         }
-        self.queue_control(Frame::Settings(settings));
+        self.queue_command(Frame::Settings(settings));
         Ok(())
     }
 }

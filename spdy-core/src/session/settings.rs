@@ -1,6 +1,6 @@
 //! The settings a peer sent us, as the session applies them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use crate::frame::{SettingFlags, SettingId, Settings};
 
@@ -15,26 +15,32 @@ pub struct PeerSettings {
     pub initial_window_size: Option<u32>,
     /// Every value received, by raw id, with its flags, the latest winning.
     pub values: BTreeMap<u32, (u32, SettingFlags)>,
-    /// Values the peer asked us to persist (PERSIST_VALUE); forgotten on CLEAR_SETTINGS.
+    /// Values the peer asked us to persist (PERSIST_VALUE); forgotten on
+    /// CLEAR_SETTINGS. Only a server may ask (persistence lives in clients),
+    /// so a server session leaves this empty.
     pub persisted: BTreeMap<u32, u32>,
+    /// SETTINGS frames received.
+    pub frames_received: u64,
 }
 
 impl PeerSettings {
     /// Records a SETTINGS frame. Within one frame the first entry for an id
-    /// wins (later duplicates are ignored), as spdylay does.
-    pub(crate) fn record(&mut self, frame: &Settings) {
+    /// wins (later duplicates are ignored), as spdylay does and as
+    /// [`Settings::get`] reads it. PERSIST_VALUE is honoured only when
+    /// `may_persist` (we are the client).
+    pub(crate) fn record(&mut self, frame: &Settings, may_persist: bool) {
+        self.frames_received += 1;
         if frame.clear_settings {
             self.persisted.clear();
         }
-        let mut seen = Vec::with_capacity(frame.entries.len());
+        let mut seen = HashSet::with_capacity(frame.entries.len());
         for entry in &frame.entries {
             let code = entry.id.code();
-            if seen.contains(&code) {
+            if !seen.insert(code) {
                 continue;
             }
-            seen.push(code);
             self.values.insert(code, (entry.value, entry.flags));
-            if entry.flags.persist_value {
+            if entry.flags.persist_value && may_persist {
                 self.persisted.insert(code, entry.value);
             }
             match entry.id {

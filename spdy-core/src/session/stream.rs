@@ -34,6 +34,8 @@ pub(crate) struct Stream {
     pub(crate) recv_closed: bool,
     /// SYN_REPLY sent (peer's stream) or received (ours).
     pub(crate) replied: bool,
+    /// A pushed stream from the peer got the HEADERS carrying its `:status`.
+    pub(crate) status_received: bool,
     pub(crate) send_window: Window,
     pub(crate) recv_window: Window,
     /// Bytes the application released but we have not yet credited.
@@ -44,6 +46,8 @@ pub(crate) struct Stream {
     pub(crate) scheduled: bool,
     /// `send_data` was refused; announce `Writable` once the queue drains.
     pub(crate) wants_writable: bool,
+    /// A flush waits; announce `Writable` once the queue is empty.
+    pub(crate) wants_sent: bool,
 }
 
 impl Stream {
@@ -63,6 +67,7 @@ impl Stream {
             fin_queued: false,
             recv_closed: false,
             replied: false,
+            status_received: false,
             send_window: Window::new(send_window),
             recv_window: Window::new(recv_window),
             recv_unacked: 0,
@@ -70,6 +75,7 @@ impl Stream {
             queued_bytes: 0,
             scheduled: false,
             wants_writable: false,
+            wants_sent: false,
         }
     }
 

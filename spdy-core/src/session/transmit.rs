@@ -140,12 +140,6 @@ impl Session {
                     stream.send_window.consume(n as u32);
                     self.send_window.consume(n as u32);
                     stream.queued_bytes -= n;
-                    if stream.wants_writable
-                        && stream.queued_bytes < self.config.max_send_buffer as usize
-                    {
-                        stream.wants_writable = false;
-                        self.events.push_back(Event::Writable { stream_id: id });
-                    }
                     Transmit::Data {
                         head: Data::head(id, fin, n as u32),
                         payload,
@@ -153,6 +147,14 @@ impl Session {
                 }
                 None => continue,
             };
+            let room = stream.queued_bytes < self.config.max_send_buffer as usize;
+            let writable = stream.wants_writable && room;
+            let sent = stream.wants_sent && stream.queue.is_empty();
+            if writable || sent {
+                stream.wants_writable &= !writable;
+                stream.wants_sent &= !sent;
+                self.events.push_back(Event::Writable { stream_id: id });
+            }
             self.after_send(id);
             return Some(transmit);
         }

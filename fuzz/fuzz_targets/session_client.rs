@@ -1,0 +1,4 @@
+//! libFuzzer entry point; the body is [`spdy_fuzz::session_client`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| spdy_fuzz::session_client(data));
