@@ -44,6 +44,7 @@ mod info;
 mod prefixed;
 mod server;
 pub mod spdy;
+pub mod static_files;
 pub mod tls;
 pub mod transport;
 mod writer;
