@@ -310,6 +310,22 @@ impl Session {
         self.check_drained();
     }
 
+    /// Resets a stream whose sending half the application finished, once
+    /// what it queued (FIN included) has been sent: the peer gets the whole
+    /// of our side, then RST_STREAM telling it to stop sending its own. A
+    /// stream whose sending half is not finished is reset at once, as with
+    /// [`reset`](Self::reset).
+    pub fn reset_after_queued(&mut self, stream_id: StreamId, status: RstStatus, now: Instant) {
+        let Some(stream) = self.streams.get_mut(&stream_id) else {
+            return;
+        };
+        if !stream.fin_queued || (stream.send_closed && stream.queue.is_empty()) {
+            self.reset(stream_id, status, now);
+        } else {
+            stream.reset_when_sent = Some(status);
+        }
+    }
+
     /// Gives back receive credit for `n` bytes the application consumed on
     /// `stream_id`. WINDOW_UPDATEs go out once half a window is owed, so a
     /// slow reader holds the peer back instead of growing our buffers.

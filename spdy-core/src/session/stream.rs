@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::flow::Window;
-use crate::frame::{Priority, StreamId};
+use crate::frame::{Priority, RstStatus, StreamId};
 use crate::header::HeaderBlock;
 
 /// Something queued to go out on a stream, in order.
@@ -48,6 +48,9 @@ pub(crate) struct Stream {
     pub(crate) wants_writable: bool,
     /// A flush waits; announce `Writable` once the queue is empty.
     pub(crate) wants_sent: bool,
+    /// Reset with this status once the queued frames, FIN included, are
+    /// out: the application finished sending and no longer reads.
+    pub(crate) reset_when_sent: Option<RstStatus>,
 }
 
 impl Stream {
@@ -76,6 +79,7 @@ impl Stream {
             scheduled: false,
             wants_writable: false,
             wants_sent: false,
+            reset_when_sent: None,
         }
     }
 

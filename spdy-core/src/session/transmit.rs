@@ -166,5 +166,14 @@ impl Session {
     fn after_send(&mut self, id: StreamId) {
         self.schedule(id);
         self.maybe_finish_stream(id);
+        let reset = self.streams.get(&id).and_then(|s| {
+            (s.send_closed && s.queue.is_empty())
+                .then_some(s.reset_when_sent)
+                .flatten()
+        });
+        if let Some(status) = reset {
+            // Queued behind the frame just taken: the peer reads the FIN first.
+            self.reset(id, status, self.clock);
+        }
     }
 }
