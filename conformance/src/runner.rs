@@ -372,35 +372,51 @@ impl Replay {
         let deadline = Instant::now() + within.0;
         let mut skipped = 0usize;
         for item in items {
-            let mut wanted: Vec<Value> = match (item.get("any_order"), item.get("repeat")) {
-                (Some(Value::Sequence(group)), _) => group.iter().map(frame_pattern).collect(),
+            let mut wanted: Vec<Wanted> = match (item.get("any_order"), item.get("repeat")) {
+                (Some(Value::Sequence(group)), _) => {
+                    group.iter().map(Wanted::parse).collect::<Result<_, _>>()?
+                }
                 (_, Some(count)) => {
                     let count = count.as_u64().ok_or("repeat takes a count")?;
-                    let frame = frame_pattern(item.get("frame").ok_or("repeat needs a frame")?);
+                    let frame = Wanted::parse(item.get("frame").ok_or("repeat needs a frame")?)?;
                     vec![frame; count as usize]
                 }
-                _ => vec![frame_pattern(item)],
+                _ => vec![Wanted::parse(item)?],
             };
             let repeated = item.get("repeat").is_some();
+            let describe_wanted = |wanted: &[Wanted]| {
+                let open: Vec<String> = wanted.iter().map(Wanted::describe).collect();
+                if repeated {
+                    format!(
+                        "{} more of {}",
+                        open.len(),
+                        open.first().cloned().unwrap_or_default()
+                    )
+                } else {
+                    open.join(", ")
+                }
+            };
             while !wanted.is_empty() {
                 let incoming = match self.peer.next(deadline).await {
                     Ok(incoming) => incoming,
                     Err(NextError::TimedOut) => {
                         return Err(format!(
                             "nothing matching {} within {within}",
-                            if repeated {
-                                format!("{} more of {}", wanted.len(), describe_all(&wanted[..1]))
-                            } else {
-                                describe_all(&wanted)
-                            }
+                            describe_wanted(&wanted)
                         ));
                     }
                 };
-                if let Incoming::Frame { value, .. } = &incoming
-                    && let Some(at) = wanted.iter().position(|p| matches(p, Some(value)))
-                {
-                    wanted.remove(at);
-                    continue;
+                if let Incoming::Frame { value, .. } = &incoming {
+                    let taken = wanted
+                        .iter()
+                        .position(|w| matches!(w, Wanted::Frame(p) if matches(p, Some(value))))
+                        .or_else(|| wanted.iter_mut().position(|w| w.feed(value)));
+                    if let Some(at) = taken {
+                        if wanted[at].is_done() {
+                            wanted.remove(at);
+                        }
+                        continue;
+                    }
                 }
                 if self.skippable(&incoming, &skip) {
                     skipped += 1;
@@ -408,19 +424,15 @@ impl Replay {
                         return Err(format!(
                             "more than {} frames came before {}; the last was {}",
                             max_skipped.unwrap_or(0),
-                            describe_all(&wanted[..1]),
+                            describe_wanted(&wanted[..1]),
                             describe(&incoming)
                         ));
                     }
                     continue;
                 }
-                let wanted_text = if repeated {
-                    format!("{} more of {}", wanted.len(), describe_all(&wanted[..1]))
-                } else {
-                    describe_all(&wanted)
-                };
                 return Err(format!(
-                    "expected {wanted_text}, got {}",
+                    "expected {}, got {}",
+                    describe_wanted(&wanted),
                     describe(&incoming)
                 ));
             }
@@ -608,6 +620,119 @@ impl Replay {
         match self.peer.closed_reason() {
             Some(why) => why,
             None => "open".into(),
+        }
+    }
+}
+
+/// One thing an `expect` step waits for: a frame matching a pattern, or a
+/// stream's body in however many DATA frames the end chooses
+/// (`{body: {stream_id, data | bytes, fin}}`).
+#[derive(Clone, Debug)]
+enum Wanted {
+    Frame(Value),
+    Body {
+        stream_id: u64,
+        /// The payload as text, when the pattern gives one.
+        text: Option<String>,
+        bytes: u64,
+        fin: Option<bool>,
+        seen_text: String,
+        seen_bytes: u64,
+        seen_fin: bool,
+    },
+}
+
+impl Wanted {
+    fn parse(item: &Value) -> Result<Wanted, String> {
+        let Some(body) = item.get("body") else {
+            return Ok(Wanted::Frame(frame_pattern(item)));
+        };
+        let stream_id = body
+            .get("stream_id")
+            .and_then(Value::as_u64)
+            .ok_or("a body needs a stream_id")?;
+        let text = body.get("data").and_then(Value::as_str).map(str::to_owned);
+        let bytes = match (&text, body.get("bytes").and_then(Value::as_u64)) {
+            (Some(text), _) => text.len() as u64,
+            (None, Some(bytes)) => bytes,
+            (None, None) => return Err("a body needs data or bytes".into()),
+        };
+        Ok(Wanted::Body {
+            stream_id,
+            text,
+            bytes,
+            fin: body.get("fin").and_then(Value::as_bool),
+            seen_text: String::new(),
+            seen_bytes: 0,
+            seen_fin: false,
+        })
+    }
+
+    /// Takes a DATA frame of the body it waits for; false when the frame is
+    /// not its to take.
+    fn feed(&mut self, frame: &Value) -> bool {
+        let Wanted::Body {
+            stream_id,
+            bytes,
+            seen_text,
+            seen_bytes,
+            seen_fin,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        let is_data = frame.get("type").and_then(Value::as_str) == Some("DATA");
+        if !is_data
+            || frame.get("stream_id").and_then(Value::as_u64) != Some(*stream_id)
+            || *seen_fin
+        {
+            return false;
+        }
+        let len = frame.get("data_len").and_then(Value::as_u64).unwrap_or(0);
+        if *seen_bytes + len > *bytes {
+            return false;
+        }
+        *seen_bytes += len;
+        if let Some(text) = frame.get("data").and_then(Value::as_str) {
+            seen_text.push_str(text);
+        }
+        *seen_fin = frame.get("fin").and_then(Value::as_bool).unwrap_or(false);
+        true
+    }
+
+    fn is_done(&self) -> bool {
+        match self {
+            Wanted::Frame(_) => true,
+            Wanted::Body {
+                text,
+                bytes,
+                fin,
+                seen_text,
+                seen_bytes,
+                seen_fin,
+                ..
+            } => {
+                seen_bytes == bytes
+                    && text.as_ref().is_none_or(|t| t == seen_text)
+                    && (fin.is_none() || *fin == Some(*seen_fin))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Wanted::Frame(pattern) => brief(pattern),
+            Wanted::Body {
+                stream_id,
+                bytes,
+                fin,
+                seen_bytes,
+                ..
+            } => format!(
+                "the body of stream {stream_id} ({seen_bytes} of {bytes} bytes{})",
+                if *fin == Some(true) { ", then FIN" } else { "" }
+            ),
         }
     }
 }

@@ -131,6 +131,10 @@ pub struct FixedBody {
     /// The byte repeated for `size` (default `a`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fill: Option<u8>,
+    /// Response headers besides `:status` and `:version` (the HTTP server
+    /// maps them; hop-by-hop ones must not reach the wire).
+    #[serde(default)]
+    pub headers: HeadersNote,
 }
 
 impl FixedBody {

@@ -191,7 +191,13 @@ pub(crate) async fn serve(
         }
         Handler::Fixed(fixed) => {
             let bytes = fixed.bytes();
-            let (mut send, mut recv) = match incoming.reply(ok_headers(), bytes.is_empty()) {
+            let mut reply = ok_headers();
+            if let Ok(extra) = fixed.headers.to_block() {
+                for pair in extra.pairs() {
+                    reply.push(pair.name.clone(), pair.value.clone());
+                }
+            }
+            let (mut send, mut recv) = match incoming.reply(reply, bytes.is_empty()) {
                 Ok(halves) => halves,
                 Err(error) => return recorder.app(send_error(&error)),
             };

@@ -310,19 +310,23 @@ impl Session {
         self.check_drained();
     }
 
-    /// Resets a stream whose sending half the application finished, once
-    /// what it queued (FIN included) has been sent: the peer gets the whole
-    /// of our side, then RST_STREAM telling it to stop sending its own. A
-    /// stream whose sending half is not finished is reset at once, as with
-    /// [`reset`](Self::reset).
-    pub fn reset_after_queued(&mut self, stream_id: StreamId, status: RstStatus, now: Instant) {
+    /// Resets the stream with `status` once everything queued on it, FIN
+    /// included, has been sent, unless the peer finishes the stream first
+    /// (then it simply closes). For a stream whose reader went away after
+    /// its writer finished: the peer gets the whole body, then is told to
+    /// stop sending. The reset, when it happens, comes as an
+    /// [`Event::Reset`](super::Event::Reset) with origin `Local`. A stream
+    /// whose FIN is not queued is reset at once, as by
+    /// [`reset`](Session::reset).
+    pub fn reset_when_sent(&mut self, stream_id: StreamId, status: RstStatus) {
         let Some(stream) = self.streams.get_mut(&stream_id) else {
             return;
         };
-        if !stream.fin_queued || (stream.send_closed && stream.queue.is_empty()) {
-            self.reset(stream_id, status, now);
-        } else {
+        if stream.fin_queued && !stream.send_closed {
             stream.reset_when_sent = Some(status);
+        } else {
+            let now = self.clock;
+            self.reset(stream_id, status, now);
         }
     }
 

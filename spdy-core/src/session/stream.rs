@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::flow::Window;
-use crate::frame::{Priority, RstStatus, StreamId};
+use crate::frame::{Priority, StreamId};
 use crate::header::HeaderBlock;
 
 /// Something queued to go out on a stream, in order.
@@ -48,9 +48,8 @@ pub(crate) struct Stream {
     pub(crate) wants_writable: bool,
     /// A flush waits; announce `Writable` once the queue is empty.
     pub(crate) wants_sent: bool,
-    /// Reset with this status once the queued frames, FIN included, are
-    /// out: the application finished sending and no longer reads.
-    pub(crate) reset_when_sent: Option<RstStatus>,
+    /// Reset with this status once the FIN has been sent.
+    pub(crate) reset_when_sent: Option<crate::frame::RstStatus>,
 }
 
 impl Stream {
