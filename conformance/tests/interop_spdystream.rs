@@ -352,11 +352,13 @@ async fn serve(session: SessionHandle, incoming: IncomingStream) {
         }
         "source" => {
             for chunk in pattern(size).chunks(64 * 1024) {
-                if send.send_data(Bytes::copy_from_slice(chunk)).await.is_err() {
-                    return;
+                if let Err(error) = send.send_data(Bytes::copy_from_slice(chunk)).await {
+                    panic!("our server could not send the download: {error}");
                 }
             }
-            let _ = send.finish().await;
+            send.finish()
+                .await
+                .expect("our server could not finish the download");
         }
         "reset" => {
             let _ = recv.data().await;
@@ -438,13 +440,19 @@ async fn a_spdystream_client_against_our_server() {
             n
         });
 
-        let out = wait_exit(child, "the Go spdystream client").await;
-        assert_eq!(out.trim_end(), "OK");
+        let watcher = session.clone();
+        let out = tokio::spawn(async move { wait_exit(child, "the Go spdystream client").await });
         // The client's GOAWAY and close end our session.
-        let reason = timeout(Duration::from_secs(20), connection)
+        let reason = timeout(Duration::from_secs(40), connection)
             .await
             .expect("our session did not end after the client closed")
             .expect("connection task");
+        drop(watcher);
+        let out = match out.await {
+            Ok(out) => out,
+            Err(panic) => panic!("{panic:?}; our session ended with {reason:?}"),
+        };
+        assert_eq!(out.trim_end(), "OK");
         assert!(
             matches!(
                 reason,
