@@ -125,7 +125,9 @@ impl Client {
             config.session.clone(),
             config.driver.clone(),
         );
-        let connection = tokio::spawn(async move {
+        // Not aborted with the client: once the last handle is gone the
+        // connection task says GOAWAY, lets open streams finish, and ends.
+        tokio::spawn(async move {
             let reason = connection.await;
             tracing::debug!(%reason, "client session ended");
         });
@@ -143,7 +145,7 @@ impl Client {
                 config,
                 scheme,
                 pushes: rx,
-                tasks: vec![acceptor, connection],
+                tasks: vec![acceptor],
             }),
         }
     }
