@@ -208,10 +208,17 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout("the response headers"))??
             .ok_or(Error::NoReply(id))?;
-        let response = block_to_response(&head).map_err(|source| Error::InvalidResponse {
-            stream_id: id,
-            source,
-        })?;
+        let response = match block_to_response(&head) {
+            Ok(response) => response,
+            Err(source) => {
+                // Not an HTTP response: a protocol error on the stream.
+                recv.reset(RstStatus::ProtocolError);
+                return Err(Error::InvalidResponse {
+                    stream_id: id,
+                    source,
+                });
+            }
+        };
         // The request body keeps streaming after the response head.
         abort.disarm();
         let length = content_length(response.headers());
