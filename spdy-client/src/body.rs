@@ -2,6 +2,7 @@
 //! gives), streaming or in memory.
 
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -23,6 +24,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// assert!(Body::empty().is_end_stream());
 /// assert_eq!(Body::from("hello").size_hint().exact(), Some(5));
+/// fn send_and_sync<T: Send + Sync>() {}
+/// send_and_sync::<Body>();
 /// ```
 pub struct Body {
     kind: Kind,
@@ -32,7 +35,9 @@ enum Kind {
     Empty,
     Full(Option<Bytes>),
     Recv(RecvBody),
-    Boxed(UnsyncBoxBody<Bytes, BoxError>),
+    /// In a mutex only so `Body` is `Sync` (a handler may hold `&Request`
+    /// across an await); polling takes `&mut` and never locks.
+    Boxed(Mutex<UnsyncBoxBody<Bytes, BoxError>>),
 }
 
 impl std::fmt::Debug for Body {
@@ -77,7 +82,7 @@ impl Body {
         B::Error: Into<BoxError>,
     {
         Body {
-            kind: Kind::Boxed(body.map_err(Into::into).boxed_unsync()),
+            kind: Kind::Boxed(Mutex::new(body.map_err(Into::into).boxed_unsync())),
         }
     }
 
@@ -174,7 +179,10 @@ impl http_body::Body for Body {
             Kind::Recv(body) => Pin::new(body)
                 .poll_frame(cx)
                 .map(|f| f.map(|f| f.map_err(Into::into))),
-            Kind::Boxed(body) => Pin::new(body).poll_frame(cx),
+            Kind::Boxed(body) => {
+                let body = body.get_mut().unwrap_or_else(|p| p.into_inner());
+                Pin::new(body).poll_frame(cx)
+            }
         }
     }
 
@@ -183,7 +191,10 @@ impl http_body::Body for Body {
             Kind::Empty => true,
             Kind::Full(bytes) => bytes.is_none(),
             Kind::Recv(body) => body.is_end_stream(),
-            Kind::Boxed(body) => body.is_end_stream(),
+            Kind::Boxed(body) => body
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_end_stream(),
         }
     }
 
@@ -192,7 +203,7 @@ impl http_body::Body for Body {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::Recv(body) => body.size_hint(),
-            Kind::Boxed(body) => body.size_hint(),
+            Kind::Boxed(body) => body.lock().unwrap_or_else(|p| p.into_inner()).size_hint(),
         }
     }
 }

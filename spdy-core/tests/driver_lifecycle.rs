@@ -905,3 +905,64 @@ async fn keepalive_keeps_a_live_peer_and_ends_a_silent_one() {
         CloseReason::PingTimeout
     );
 }
+
+/// A handler that finishes its answer and drops both halves before the
+/// peer finished its side: the whole answer still arrives, then the stream
+/// is reset so the peer stops sending. (Before, the reset went out at once
+/// and threw away what was still queued: a truncated body.)
+#[tokio::test]
+async fn dropping_a_finished_writer_and_its_reader_still_delivers_every_byte() {
+    let (client, server) = pair(SessionConfig::default(), SessionConfig::default());
+    let body = Bytes::from(
+        (0..3 * 1024 * 1024)
+            .map(|i| (i % 253) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let expected = body.clone();
+    let handler = tokio::spawn(async move {
+        let incoming = server.accept().await.unwrap();
+        let (mut send, recv) = incoming.reply(HeaderBlock::new(), false).unwrap();
+        send.send_last(body).await.unwrap();
+        drop(send);
+        drop(recv);
+        server
+    });
+    // The client never finishes its side.
+    let (mut send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+    send.send_data(Bytes::from_static(b"still talking"))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    let got = timeout(LIMIT, recv.collect(8 * 1024 * 1024))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the body arrived intact");
+    let _server = handler.await.unwrap();
+    // Then the server's CANCEL ends our sending half.
+    let result = timeout(LIMIT, async {
+        loop {
+            match send.send_data(Bytes::from_static(b"more")).await {
+                Ok(()) => tokio::time::sleep(Duration::from_millis(1)).await,
+                Err(e) => break e,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            result,
+            Error::Reset {
+                status: RstStatus::Cancel,
+                origin: ResetOrigin::Peer,
+                ..
+            }
+        ),
+        "{result:?}"
+    );
+}

@@ -45,6 +45,7 @@ pub mod kube;
 mod prefixed;
 mod server;
 pub mod spdy;
+pub mod static_files;
 pub mod tls;
 pub mod transport;
 pub mod upgrade;

@@ -310,3 +310,77 @@ async fn port_forward_relays_many_connections_at_once() {
     .await
     .expect("timed out");
 }
+
+/// The example's API server behind TLS (a self-signed certificate for
+/// `localhost`, ALPN `http/1.1`, as API servers offer for the upgrade).
+async fn start_tls() -> (String, std::sync::Arc<rustls::ClientConfig>) {
+    use hyper_util::rt::TokioIo;
+    let cert = spdy_server::tls::self_signed(&["localhost"]).expect("certificate");
+    let mut server_config = (*cert.config).clone();
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let local = listener.local_addr().expect("addr");
+    let server = spdy_server::kube::StreamingServer::new(kube_streaming::LocalRuntime);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let server = server.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper::service::service_fn(move |request| {
+                    let response = kube_streaming::route(&server, request, local);
+                    async move { Ok::<_, std::convert::Infallible>(response) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), service)
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    });
+    let client_config =
+        spdy_client::tls::tls_config_with_roots([cert.certificate.clone()]).expect("roots");
+    (
+        format!(
+            "https://localhost:{}/api/v1/namespaces/default/pods/demo",
+            local.port()
+        ),
+        client_config,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_and_port_forward_over_tls() {
+    timeout(LIMIT, async {
+        let (pod, tls) = start_tls().await;
+        let mut command = ExecRequest::command(["sh", "-c", "echo over tls; exit 2"])
+            .start_tls(&format!("{pod}/exec"), tls.clone())
+            .await
+            .expect("exec over TLS");
+        let (stdout, _) = tokio::join!(
+            read_all(command.stdout.take()),
+            read_all(command.stderr.take())
+        );
+        assert_eq!(stdout, b"over tls\n");
+        assert_eq!(
+            command.status().await.expect("status"),
+            ExecOutcome::Exited(2)
+        );
+
+        let echo = echo_server().await;
+        let forwarder = PortForwarder::connect_tls(&format!("{pod}/portforward"), tls)
+            .await
+            .expect("port-forward over TLS");
+        let mut stream = forwarder.open(echo.port()).await.expect("open");
+        stream.write_all(b"through tls").await.expect("write");
+        stream.shutdown().await.expect("fin");
+        let mut back = Vec::new();
+        stream.read_to_end(&mut back).await.expect("read");
+        assert_eq!(back, b"through tls");
+    })
+    .await
+    .expect("timed out");
+}

@@ -21,7 +21,7 @@ use super::discard_incoming;
 use super::names::{
     REMOTE_COMMAND_PROTOCOLS, RemoteCommandProtocol, STREAM_TYPE_HEADER, StreamType,
 };
-use crate::upgrade::{UpgradeError, UpgradeRequest};
+use crate::upgrade::{UpgradeError, UpgradeRequest, UpgradedSession};
 
 /// Why a remote command could not be started or its status read.
 #[derive(Debug, thiserror::Error)]
@@ -202,6 +202,18 @@ impl ExecRequest {
         self.start(upgrade, None::<tokio::net::TcpStream>).await
     }
 
+    /// Connects over TLS with `config` to `subresource` (an `https://` URL)
+    /// and starts the command.
+    pub async fn start_tls(
+        &self,
+        subresource: &str,
+        config: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<RemoteCommand, ExecError> {
+        let upgrade = UpgradeRequest::new(self.uri(subresource)?).protocols(self.protocols.clone());
+        let upgraded = upgrade.send_tls(config).await?;
+        self.open_streams(upgraded).await
+    }
+
     /// Starts the command with `upgrade` (made from [`uri`](Self::uri), with
     /// any authentication headers) on `io`, or over TCP to the URI's host
     /// when `io` is `None`.
@@ -218,6 +230,11 @@ impl ExecRequest {
             Some(io) => upgrade.send(io).await?,
             None => upgrade.send_tcp().await?,
         };
+        self.open_streams(upgraded).await
+    }
+
+    /// Opens the command's streams on an upgraded session, as kubectl does.
+    async fn open_streams(&self, upgraded: UpgradedSession) -> Result<RemoteCommand, ExecError> {
         let protocol = match upgraded.protocol.as_deref() {
             // A server that names no protocol speaks the first one.
             None => RemoteCommandProtocol::V1,

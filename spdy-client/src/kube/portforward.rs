@@ -74,12 +74,32 @@ impl PortForwarder {
             Some(io) => upgrade.send(io).await?,
             None => upgrade.send_tcp().await?,
         };
-        Ok(PortForwarder {
+        Ok(Self::from_session(upgraded))
+    }
+
+    /// Upgrades over TLS with `config` to `url`, the pod's `portforward`
+    /// URL (`https://...`).
+    pub async fn connect_tls(
+        url: &str,
+        config: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<Self, UpgradeError> {
+        let uri = url
+            .parse()
+            .map_err(|e| UpgradeError::InvalidRequest(format!("{url}: {e}")))?;
+        let upgraded = UpgradeRequest::new(uri)
+            .protocols([PORT_FORWARD_V1])
+            .send_tls(config)
+            .await?;
+        Ok(Self::from_session(upgraded))
+    }
+
+    fn from_session(upgraded: UpgradedSession) -> Self {
+        PortForwarder {
             session: upgraded.session.clone(),
             next_request_id: AtomicU64::new(0),
             stream_timeout: Duration::from_secs(30),
             _upgraded: upgraded,
-        })
+        }
     }
 
     /// Upgrades over plain TCP to `url`, the pod's `portforward` URL.

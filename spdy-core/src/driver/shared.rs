@@ -199,9 +199,16 @@ impl Shared {
         };
         if !slot.recv_alive && !slot.send_alive {
             let finished = slot.closed || slot.reset.is_some() || (slot.send_finished && slot.fin);
+            let send_finished = slot.send_finished;
             self.slots.remove(&id);
             if !finished {
-                self.session.reset(id, RstStatus::Cancel, now);
+                if send_finished {
+                    // Our half ended cleanly: let what is queued and the FIN
+                    // go out, then tell the peer to stop sending.
+                    self.session.reset_when_sent(id, RstStatus::Cancel);
+                } else {
+                    self.session.reset(id, RstStatus::Cancel, now);
+                }
             }
         }
         self.wake_driver();

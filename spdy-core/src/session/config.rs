@@ -102,18 +102,20 @@ impl Default for FloodLimits {
 ///
 /// Measured with `cargo bench -p spdy-core --bench throughput` (one stream,
 /// 16 MiB over 127.0.0.1 TCP through the driver, as a ratio of a raw TCP
-/// copy in the same run): 64 KiB reaches 0.49, 256 KiB 0.78, 1 MiB 0.8-0.86,
-/// 4 and 16 MiB 0.88. 1 MiB is where the curve flattens; it also covers the
+/// copy in the same run; medians over eight runs on a shared 2-core
+/// machine): 64 KiB reaches 0.51, 256 KiB 0.79, 1 MiB 0.82, 4 MiB 0.68,
+/// 16 MiB 0.67. 1 MiB is the best measured; it also covers the
 /// bandwidth-delay product of a 100 Mbit/s link with 80 ms of round trip,
 /// and bounds what one slow reader can make us buffer to 1 MiB.
 pub const DEFAULT_STREAM_WINDOW: u32 = 1024 * 1024;
 /// Default receive window for the whole session: 4 MiB.
 ///
-/// Measured with four streams at once: session windows of 1, 4 and 16 MiB
-/// all reach 0.6-0.8 of raw TCP on loopback, so the size does not buy
-/// speed; it buys independence. At four stream windows, three streams whose
-/// readers stall cannot stop the others, while a peer can make a session
-/// buffer at most 4 MiB (16 MiB before this measurement).
+/// Measured with four streams at once (same benchmark): session windows of
+/// 1, 4 and 16 MiB reach 0.80, 0.66 and 0.65 of raw TCP on loopback, so a
+/// larger session window does not buy speed; it buys independence. At four
+/// stream windows, three streams whose readers stall cannot stop the
+/// others, while a peer can make a session buffer at most 4 MiB (16 MiB
+/// before this measurement).
 pub const DEFAULT_SESSION_WINDOW: u32 = 4 * 1024 * 1024;
 /// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
 pub const PROTOCOL_INITIAL_WINDOW: u32 = 65_536;
@@ -145,16 +147,16 @@ pub struct SessionConfig {
     /// streams are refused with REFUSED_STREAM.
     pub accept_push: bool,
     /// Largest DATA frame we send. Default 16 KiB: the scheduler's slice, so
-    /// one large stream cannot hold the link for long. Measured: 4, 16, 64
-    /// and 256 KiB frames move one stream at the same speed within the
-    /// noise of the benchmark (0.6-0.9 of raw TCP), so the smallest slice
-    /// that costs nothing wins: priorities and PING answers wait at most one
+    /// one large stream cannot hold the link for long. Measured: 4 KiB frames
+    /// reach 0.55 of raw TCP, 16 KiB 0.95, 64 KiB 0.73, 256 KiB 0.97 (the
+    /// last three within the benchmark's noise), so the smallest slice that
+    /// costs nothing wins: priorities and PING answers wait at most one
     /// 16 KiB frame.
     pub max_send_frame: u32,
     /// Bytes the application may queue on one stream beyond its send window
     /// before `send_data` refuses more (writers wake again once half of it
     /// has drained). Default 512 KiB. Measured on one stream: 16 KiB reaches
-    /// 0.43 of raw TCP, 64 KiB 0.77, 256 KiB 0.95, 512 KiB 0.99, 1 MiB 1.0;
+    /// 0.42 of raw TCP, 64 KiB 0.53, 256 KiB 0.86, 512 KiB 0.98, 1 MiB 0.99;
     /// the writer's wake-ups, not the network, are the cost of a small
     /// buffer. `send_data` with `Bytes` queues the caller's buffer without
     /// copying; `AsyncWrite` copies into it.

@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::stream::Outgoing;
-use super::{CloseReason, Event, FlowControl, Session};
+use super::{CloseReason, Event, FlowControl, ResetOrigin, Session};
 use crate::frame::{Data, Frame, GoAwayStatus, HEAD_LEN, Headers, StreamId};
 
 /// Bytes for the socket, from [`Session::poll_transmit`].
@@ -166,5 +166,20 @@ impl Session {
     fn after_send(&mut self, id: StreamId) {
         self.schedule(id);
         self.maybe_finish_stream(id);
+        let deferred = self
+            .streams
+            .get(&id)
+            .filter(|s| s.send_closed && s.queue.is_empty())
+            .and_then(|s| s.reset_when_sent);
+        if let Some(status) = deferred {
+            // The FIN is out; now tell the peer to stop sending.
+            let now = self.clock;
+            self.reset(id, status, now);
+            self.events.push_back(Event::Reset {
+                stream_id: id,
+                status,
+                origin: ResetOrigin::Local,
+            });
+        }
     }
 }
