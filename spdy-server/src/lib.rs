@@ -47,6 +47,7 @@ pub mod spdy;
 pub mod static_files;
 pub mod tls;
 pub mod transport;
+pub mod tunnel;
 mod writer;
 
 pub use config::ServerConfig;
