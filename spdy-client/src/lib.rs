@@ -36,10 +36,12 @@ pub mod hop_by_hop;
 mod push;
 mod recv_body;
 pub mod tls;
+pub mod trace;
 
 pub use body::{Body, BoxError};
 pub use client::{Client, RequestPriority, response_stream_id};
 pub use config::ClientConfig;
+pub use connect::{tcp_connect, tls_connect};
 pub use error::Error;
 pub use push::PushedResponse;
 pub use recv_body::RecvBody;

@@ -48,6 +48,7 @@ pub mod spdy;
 pub mod static_files;
 pub mod tls;
 pub mod transport;
+pub mod tunnel;
 pub mod upgrade;
 mod writer;
 

@@ -90,6 +90,14 @@ impl Transport for SpdyTransport {
         Box::pin(async move { Ok(self.sending()?.send_data(data).await?) })
     }
 
+    fn send_last(&mut self, data: Bytes) -> BoxFuture<'_, Result<(), WriteError>> {
+        Box::pin(async move {
+            let result = self.sending()?.send_last(data).await;
+            self.state = State::Done;
+            Ok(result?)
+        })
+    }
+
     fn finish(&mut self) -> Result<(), WriteError> {
         let State::Sending(mut send) = std::mem::replace(&mut self.state, State::Done) else {
             return Err(WriteError::Finished);

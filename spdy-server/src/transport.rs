@@ -26,6 +26,15 @@ pub trait Transport: Send + 'static {
     /// Ends the body cleanly.
     fn finish(&mut self) -> Result<(), WriteError>;
 
+    /// Sends the last body bytes and ends the body (SPDY: FIN on the last
+    /// DATA frame instead of an empty one).
+    fn send_last(&mut self, data: Bytes) -> BoxFuture<'_, Result<(), WriteError>> {
+        Box::pin(async move {
+            self.send_data(data).await?;
+            self.finish()
+        })
+    }
+
     /// Ends the response abnormally: the client must not take a truncated
     /// body for a complete one (SPDY: RST_STREAM; HTTP/1.1: the connection
     /// is cut).

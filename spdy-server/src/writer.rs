@@ -134,6 +134,24 @@ impl ResponseWriter {
         Ok(())
     }
 
+    /// Writes the last body bytes and finishes the response (on SPDY the
+    /// FIN rides on the last DATA frame).
+    pub async fn write_last(&mut self, data: impl Into<Bytes>) -> Result<(), WriteError> {
+        if self.finished {
+            return Err(WriteError::Finished);
+        }
+        let data = data.into();
+        if self.head_only || (data.is_empty() && !self.head_sent) {
+            return self.finish().await;
+        }
+        self.send_head(false)?;
+        let len = data.len() as u64;
+        self.finished = true;
+        self.transport.send_last(data).await?;
+        self.written += len;
+        Ok(())
+    }
+
     /// Sends the head now if it has not gone yet (bytes written are with
     /// the transport already).
     pub async fn flush(&mut self) -> Result<(), WriteError> {
@@ -192,6 +210,9 @@ impl ResponseWriter {
             match frame {
                 Ok(frame) => {
                     if let Ok(data) = frame.into_data() {
+                        if http_body::Body::is_end_stream(&body) {
+                            return self.write_last(data).await;
+                        }
                         self.write(data).await?;
                     }
                 }

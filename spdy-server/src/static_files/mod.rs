@@ -207,7 +207,12 @@ impl StaticFiles {
                 }
                 Ok(n) => {
                     remaining -= n as u64;
-                    if response.write(buf.freeze()).await.is_err() {
+                    let sent = if remaining == 0 {
+                        response.write_last(buf.freeze()).await
+                    } else {
+                        response.write(buf.freeze()).await
+                    };
+                    if sent.is_err() {
                         // The client is gone or reset the stream.
                         return;
                     }
