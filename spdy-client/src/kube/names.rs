@@ -1,6 +1,5 @@
-//! The names on the wire: protocols, stream types and stream headers (the
-//! same vocabulary as `spdy_server::kube::names`; neither crate depends on
-//! the other).
+//! The names on the wire: protocols, stream types and stream headers, for
+//! both roles (`spdy_server::kube::names` re-exports this module).
 
 /// Remote command protocol v5 (on SPDY the same as v4; over WebSocket it
 /// adds a close signal, which this crate does not speak).
