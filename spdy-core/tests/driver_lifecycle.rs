@@ -1061,3 +1061,51 @@ async fn several_acceptors_all_return_when_the_session_ends() {
     }
     assert_eq!(total, 20);
 }
+
+/// `RecvStream::reset` with unread data: the session window those bytes
+/// held is given back, so later streams still flow under a small window.
+#[tokio::test]
+async fn a_reader_reset_gives_back_the_session_window_of_unread_data() {
+    let small = SessionConfig {
+        session_window: 65_536,
+        stream_window: 65_536,
+        ..SessionConfig::default()
+    };
+    let (client, server) = pair(small.clone(), small);
+    let answers = tokio::spawn(async move {
+        while let Some(incoming) = server.accept().await {
+            tokio::spawn(async move {
+                let (mut send, _recv) = incoming.reply(HeaderBlock::new(), false).unwrap();
+                let _ = send.send_last(Bytes::from(vec![9u8; 60_000])).await;
+            });
+        }
+    });
+    // First stream: 60,000 bytes arrive, nobody reads them, the reader resets.
+    let (_send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    // The stream closes in the session once the whole answer (and its FIN)
+    // is buffered for the reader.
+    timeout(LIMIT, async {
+        while client.stats().streams > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap();
+    recv.reset(RstStatus::Cancel);
+    // Second stream: needs the session window back.
+    let (_send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    let body = timeout(LIMIT, recv.collect(100_000))
+        .await
+        .expect("the second answer is not held back by the first one's unread bytes")
+        .unwrap();
+    assert_eq!(body.len(), 60_000);
+    answers.abort();
+}

@@ -163,7 +163,7 @@ impl Shared {
 
     /// Forgets what a stream's reader never took; the payload's credit goes
     /// back to the peer.
-    fn discard_unread(&mut self, id: StreamId) {
+    pub(crate) fn discard_unread(&mut self, id: StreamId) {
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };

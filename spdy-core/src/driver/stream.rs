@@ -306,10 +306,10 @@ impl RecvStream {
         state.session.reset(self.id, status, super::now());
         if let Some(slot) = state.slots.get_mut(&self.id) {
             slot.reset = Some((status, crate::session::ResetOrigin::Local));
-            let unread: usize = slot.data.drain(..).map(|b| b.len()).sum();
-            state.buffered = state.buffered.saturating_sub(unread);
             slot.wake_all();
         }
+        // The unread bytes still hold session window: give it back.
+        state.discard_unread(self.id);
         state.wake_driver();
     }
 
