@@ -37,7 +37,17 @@ impl Capture {
     /// capture is not possible here (no privileges, no loopback device).
     pub fn start(port: u16, path: &Path, ready_within: Duration) -> Result<Capture, String> {
         let mut child = Command::new("tshark")
-            .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+            // A 64 MiB capture buffer: with the default 2 MiB, a loaded
+            // machine drops loopback packets and the counts come out short.
+            .args([
+                "-i",
+                "lo",
+                "-B",
+                "64",
+                "-f",
+                &format!("tcp port {port}"),
+                "-w",
+            ])
             .arg(path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -150,6 +160,9 @@ pub struct Dissection {
     pub problems: Vec<String>,
     /// Packets in the capture.
     pub packets: usize,
+    /// Segments TCP analysis says the capture missed (a live capture that
+    /// dropped packets under load): the frame counts are then incomplete.
+    pub lost_segments: usize,
 }
 
 impl Dissection {
@@ -272,6 +285,13 @@ pub fn dissect(path: &Path, port: u16) -> Result<Dissection, String> {
         ),
         &["frame.number", "_ws.expert.message", "_ws.malformed"],
     )?;
+    dissection.lost_segments = tshark_fields(
+        path,
+        port,
+        Some("tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment"),
+        &["frame.number"],
+    )?
+    .len();
     for row in problems {
         dissection.problems.push(format!(
             "packet {}: {}",

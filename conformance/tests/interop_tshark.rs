@@ -215,18 +215,30 @@ fn wireshark_decodes_our_client_and_server_without_a_malformed_frame() {
             eprintln!("live capture not possible here ({why}); checking the recorded bytes only");
         }
     }
-    for path in &paths {
-        check_capture(path, port, &recording);
+    for (index, path) in paths.iter().enumerate() {
+        // The first is the recorded pcap, which is always complete.
+        check_capture(path, port, &recording, index > 0);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn check_capture(path: &std::path::Path, port: u16, recording: &Recording) {
+fn check_capture(path: &std::path::Path, port: u16, recording: &Recording, live: bool) {
     let dissection = tshark::dissect(path, port).unwrap();
     eprintln!(
         "{} packets; frames: {:?}; header names: {:?}",
         dissection.packets, dissection.frames, dissection.header_names
     );
+    if live && dissection.lost_segments > 0 {
+        // Only a live capture can miss packets (the machine was too busy
+        // for the capture buffer): what it holds cannot be dissected
+        // whole. The recorded pcap of the same bytes is checked in full.
+        eprintln!(
+            "{}: the capture missed {} segments; its frames are not checked",
+            path.display(),
+            dissection.lost_segments
+        );
+        return;
+    }
     assert!(
         dissection.problems.is_empty(),
         "the dissector found problems in {}:\n{}",
