@@ -16,6 +16,13 @@ const INFLATE_STEP: usize = 16 * 1024;
 /// Inflates the header blocks of one direction of a session, all through
 /// one zlib context primed with the SPDY/3 dictionary.
 ///
+/// The direction's first block must open a zlib stream that asks for the
+/// SPDY/3 dictionary (FDICT set, DICTID [`DICTIONARY_ID`]): a stream
+/// without a dictionary, or naming another one, is refused with
+/// [`HeaderError::Decompress`], which the session answers with GOAWAY
+/// PROTOCOL_ERROR (catalogue case 16). Every SPDY/3 peer we know of
+/// (node-spdy, Go spdystream, Chromium, spdylay) sends the dictionary id.
+///
 /// Memory: about 40 KiB once the first block has been read (zlib's 32 KiB
 /// window, which must be the full 15 bits to accept any peer, plus the
 /// inflate state); see `cargo bench -p spdy-core --bench header` for the
@@ -81,6 +88,9 @@ impl HeaderDecoder {
     }
 
     fn inflate_block(&mut self, compressed: &[u8]) -> Result<Bytes, HeaderError> {
+        if self.inflate.total_in() == 0 {
+            check_stream_header(compressed)?;
+        }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         let mut input = compressed;
@@ -138,4 +148,22 @@ impl HeaderDecoder {
         self.scratch = out;
         Ok(raw)
     }
+}
+
+/// Checks the two-byte zlib header (RFC 1950) that opens the direction's
+/// first block: deflate, and FDICT set, so the stream asks for a preset
+/// dictionary (which one is checked when zlib asks for it).
+fn check_stream_header(compressed: &[u8]) -> Result<(), HeaderError> {
+    const FDICT: u8 = 0x20;
+    let [cmf, flg, ..] = *compressed else {
+        return Err(HeaderError::Decompress(
+            "the first block is too short to hold a zlib header".into(),
+        ));
+    };
+    if flg & FDICT == 0 && cmf & 0x0f == 8 && (u16::from(cmf) << 8 | u16::from(flg)) % 31 == 0 {
+        return Err(HeaderError::Decompress(
+            "the zlib stream does not ask for the SPDY/3 dictionary (FDICT not set)".into(),
+        ));
+    }
+    Ok(())
 }

@@ -161,11 +161,24 @@ fn zlib_without_the_dictionary_or_with_another_is_refused() {
     plain
         .compress_vec(&raw, &mut out, FlushCompress::Sync)
         .unwrap();
+    assert_eq!(out[1] & 0x20, 0, "no FDICT in the plain stream's header");
     let mut decoder = HeaderDecoder::new(DEFAULT_MAX_HEADER_BLOCK_SIZE);
-    // A zlib stream with no dictionary decodes structurally; SPDY peers all
-    // use the dictionary, but the draft's requirement is on the sender. We
-    // accept it: what matters is that the bytes are valid zlib.
-    assert_eq!(decoder.decode(&out).unwrap(), request_block());
+    // Valid zlib, but not SPDY/3: the stream must ask for the dictionary.
+    let error = decoder.decode(&out).unwrap_err();
+    assert!(
+        matches!(error, HeaderError::Decompress(ref m) if m.contains("dictionary")),
+        "{error}"
+    );
+    // The context is lost with it: a good block after it fails too.
+    let good = encode(&mut HeaderEncoder::new(), &request_block());
+    assert!(decoder.decode(&good).is_err());
+    // Only the direction's first block carries the zlib header: a one-byte
+    // first block cannot hold it.
+    let mut decoder = HeaderDecoder::new(DEFAULT_MAX_HEADER_BLOCK_SIZE);
+    assert!(matches!(
+        decoder.decode(&good[..1]),
+        Err(HeaderError::Decompress(_))
+    ));
 
     let mut other = Compress::new(Compression::default(), true);
     other.set_dictionary(b"some other dictionary").unwrap();
