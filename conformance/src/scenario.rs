@@ -244,6 +244,8 @@ pub struct ConfigSpec {
     pub ping_timeout: Option<Dur>,
     /// A duration, or `never`.
     pub idle_timeout: Option<String>,
+    /// A duration, or `never`.
+    pub stream_receive_timeout: Option<String>,
     pub flood_limits: Option<FloodSpec>,
     /// Driver: how long a write may stall before the session closes.
     pub write_timeout: Option<Dur>,
@@ -301,6 +303,12 @@ impl ConfigSpec {
         }
         if let Some(text) = &self.idle_timeout {
             c.idle_timeout = match text.as_str() {
+                "never" => None,
+                other => Some(parse_duration(other)?),
+            };
+        }
+        if let Some(text) = &self.stream_receive_timeout {
+            c.stream_receive_timeout = match text.as_str() {
                 "never" => None,
                 other => Some(parse_duration(other)?),
             };

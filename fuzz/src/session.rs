@@ -237,6 +237,7 @@ impl Setup {
             keepalive_interval: self.keepalive.then_some(Duration::from_secs(30)),
             ping_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(120)),
+            stream_receive_timeout: Some(Duration::from_secs(20)),
             flood_limits: FloodLimits {
                 pings: flood,
                 settings: flood,

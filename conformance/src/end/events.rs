@@ -231,6 +231,7 @@ impl From<&Error> for ErrorNote {
                     ResetOrigin::Local => "local",
                     ResetOrigin::GoAway => "go_away",
                     ResetOrigin::SessionClosed => "session_closed",
+                    ResetOrigin::ReceiveTimeout => "receive_timeout",
                 }
                 .into(),
                 retryable: error.is_retryable(),

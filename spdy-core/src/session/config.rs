@@ -117,6 +117,8 @@ pub const DEFAULT_STREAM_WINDOW: u32 = 1024 * 1024;
 /// others, while a peer can make a session buffer at most 4 MiB (16 MiB
 /// before this measurement).
 pub const DEFAULT_SESSION_WINDOW: u32 = 4 * 1024 * 1024;
+/// Default [`SessionConfig::stream_receive_timeout`]: 60 s.
+pub const DEFAULT_STREAM_RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
 pub const PROTOCOL_INITIAL_WINDOW: u32 = 65_536;
 
@@ -191,6 +193,24 @@ pub struct SessionConfig {
     /// `None` never. An idle session still holds its 65 KB (see
     /// `header_compression`), so idle peers are let go.
     pub idle_timeout: Option<Duration>,
+    /// Reset a stream (RST_STREAM CANCEL; the application sees a reset
+    /// with [`ResetOrigin::ReceiveTimeout`](super::ResetOrigin::ReceiveTimeout))
+    /// when its receiving half is open, the peer could send on it (it has
+    /// stream and session window: we are not the ones holding it back) and
+    /// nothing arrived on it for this long: a request body that never
+    /// ends, a reply that never comes (catalogue case 95). The clock
+    /// restarts with every frame the peer sends on the stream (DATA,
+    /// HEADERS, SYN_REPLY, WINDOW_UPDATE) and with what we send that the
+    /// peer may wait for (our SYN_STREAM or SYN_REPLY, and credit that
+    /// reopens a used-up window); our own DATA does not restart it.
+    /// Checked at a granularity of one second. Default 60 s, as nginx's
+    /// `client_body_timeout` and `proxy_read_timeout`: a stream slot held
+    /// by a silent peer is freed within about a minute. Clients that wait
+    /// longer for a reply (long polling) or raw streams that idle (the
+    /// Kubernetes stdin stream idles for hours) need a longer value or
+    /// `None`, which [`spdystream_compatible`](SessionConfig::spdystream_compatible)
+    /// uses.
+    pub stream_receive_timeout: Option<Duration>,
     /// Caps on work without data.
     pub flood_limits: FloodLimits,
     /// The id of the first stream this end opens, instead of 1 (client) or
@@ -232,6 +252,7 @@ impl Default for SessionConfig {
             keepalive_interval: None,
             ping_timeout: Duration::from_secs(20),
             idle_timeout: Some(Duration::from_secs(300)),
+            stream_receive_timeout: Some(DEFAULT_STREAM_RECEIVE_TIMEOUT),
             flood_limits: FloodLimits::default(),
             initial_stream_id: None,
             header_compression: HeaderCompression::default(),
@@ -241,13 +262,16 @@ impl Default for SessionConfig {
 
 impl SessionConfig {
     /// The settings for Go spdystream peers (Docker, kubectl, the kubelet):
-    /// no flow control, bidirectional streams opened by either end, and no
-    /// assumed stream limit (spdystream sends no SETTINGS and has none).
+    /// no flow control, bidirectional streams opened by either end, no
+    /// assumed stream limit (spdystream sends no SETTINGS and has none),
+    /// and no stream receive timeout (a `kubectl exec` stdin stream or a
+    /// `kubectl port-forward` connection may idle for hours).
     pub fn spdystream_compatible() -> Self {
         SessionConfig {
             flow_control: FlowControl::Disabled,
             accept_peer_bidirectional_streams: true,
             assumed_peer_max_concurrent_streams: u32::MAX,
+            stream_receive_timeout: None,
             ..SessionConfig::default()
         }
     }

@@ -115,6 +115,10 @@ pub enum ResetOrigin {
     GoAway,
     /// The session ended before the stream finished.
     SessionClosed,
+    /// We reset the stream (CANCEL) because the peer could send on it but
+    /// sent nothing for
+    /// [`stream_receive_timeout`](super::SessionConfig::stream_receive_timeout).
+    ReceiveTimeout,
 }
 
 impl ResetOrigin {

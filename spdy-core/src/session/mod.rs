@@ -44,6 +44,7 @@ mod limits;
 mod ping;
 mod priority;
 mod recv;
+mod recv_timeout;
 mod reset_memory;
 mod send;
 mod settings;
@@ -56,8 +57,8 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use config::{
-    DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_WINDOW, FloodLimits, FlowControl,
-    PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SessionConfig,
+    DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT, DEFAULT_STREAM_WINDOW, FloodLimits,
+    FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SessionConfig,
 };
 pub use error::{CloseReason, SendError};
 pub use event::{Event, ResetOrigin};
@@ -73,6 +74,7 @@ use flow::Window;
 use limits::RateCounter;
 use ping::PingTracker;
 use priority::ReadyQueues;
+use recv_timeout::ReceiveTimers;
 use reset_memory::ResetMemory;
 use stream::Stream;
 
@@ -126,6 +128,8 @@ pub struct SessionStats {
     pub remembered_resets: usize,
     /// Our PINGs waiting for an answer.
     pub outstanding_pings: usize,
+    /// Entries in the receive-timeout schedule (at most one per stream).
+    pub receive_timers: usize,
 }
 
 /// One SPDY/3.1 session, either role, with no I/O of its own.
@@ -166,6 +170,15 @@ pub struct Session {
     /// The latest `now` any input carried: the session's idea of the time
     /// for work done by inputs that carry none.
     clock: Instant,
+    /// When to look at which stream for the receive timeout.
+    recv_timers: ReceiveTimers,
+    /// A session WINDOW_UPDATE that reopens a used-up session window is
+    /// queued but not yet sent.
+    session_credit_pending: bool,
+    /// When the last session WINDOW_UPDATE that reopened a used-up session
+    /// window was sent: every stream's receive clock counts from it at the
+    /// earliest.
+    session_credit_sent_at: Instant,
     out: BytesMut,
 }
 
@@ -216,6 +229,9 @@ impl Session {
             close_reason: None,
             last_activity: now,
             clock: now,
+            recv_timers: ReceiveTimers::new(now),
+            session_credit_pending: false,
+            session_credit_sent_at: now,
             out: BytesMut::new(),
             config,
         };
@@ -289,6 +305,7 @@ impl Session {
             ready_streams: self.ready.len(),
             remembered_resets: self.reset_memory.len(),
             outstanding_pings: self.pings.outstanding(),
+            receive_timers: self.recv_timers.len(),
         }
     }
 
@@ -370,11 +387,15 @@ impl Session {
             .keepalive_interval
             .filter(|_| self.pings.oldest().is_none())
             .map(|interval| self.last_activity + interval);
-        [idle, ping_answer, keepalive].into_iter().flatten().min()
+        let receive = self.recv_timers.next();
+        [idle, ping_answer, keepalive, receive]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Acts on timers that are due: the idle timeout, the keepalive PING and
-    /// the deadline of PING answers.
+    /// Acts on timers that are due: the idle timeout, the keepalive PING,
+    /// the deadline of PING answers and the streams' receive timeouts.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
@@ -409,6 +430,7 @@ impl Session {
             // Cannot fail: no ping is outstanding.
             let _ = self.ping(now);
         }
+        self.handle_receive_timeouts(now);
     }
 
     /// Records the time an input carried.
@@ -478,6 +500,7 @@ impl Session {
         }
         self.streams.clear();
         self.ready.clear();
+        self.recv_timers.clear();
         self.local_open = 0;
         self.peer_open = 0;
         self.events.push_back(Event::Closed(reason.clone()));
@@ -511,7 +534,8 @@ impl Session {
 
     /// Drops a stream's state and updates the open counts.
     fn remove_stream(&mut self, stream_id: StreamId) -> Option<Stream> {
-        let stream = self.streams.remove(&stream_id)?;
+        let mut stream = self.streams.remove(&stream_id)?;
+        self.recv_timers.disarm(&mut stream);
         if stream.scheduled {
             self.ready.remove(stream_id, stream.priority);
         }

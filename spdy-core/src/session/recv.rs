@@ -204,6 +204,7 @@ impl Session {
             return;
         }
         stream.recv_window.consume(len);
+        stream.recv_idle_since = now;
         if fin {
             stream.recv_closed = true;
         }
@@ -292,6 +293,7 @@ impl Session {
             false,
             self.peer_initial_window,
             self.config.stream_window,
+            now,
         );
         stream.pushed = pushed;
         stream.send_closed = frame.unidirectional;
@@ -300,6 +302,7 @@ impl Session {
         self.streams.insert(id, stream);
         self.peer_open += 1;
         self.last_good_peer_id = id;
+        self.start_receive_timer(id, now);
         self.events.push_back(Event::StreamOpened {
             stream_id: id,
             headers: frame.headers,
@@ -340,6 +343,7 @@ impl Session {
         }
         stream.replied = true;
         stream.recv_closed |= frame.fin;
+        stream.recv_idle_since = now;
         self.events.push_back(Event::Reply {
             stream_id: id,
             headers: frame.headers,
@@ -366,6 +370,7 @@ impl Session {
             return;
         }
         stream.recv_closed |= frame.fin;
+        stream.recv_idle_since = now;
         if stream.pushed && frame.headers.get(":status").is_some() {
             stream.status_received = true;
         }
@@ -521,6 +526,8 @@ impl Session {
             self.stream_error(frame.stream_id, RstStatus::FlowControlError, now);
             return;
         }
+        // The peer is alive on the stream: it is taking what we send.
+        stream.recv_idle_since = now;
         self.schedule(frame.stream_id);
     }
 }

@@ -147,6 +147,7 @@ impl Session {
             true,
             self.peer_initial_window,
             self.config.stream_window,
+            self.clock,
         );
         stream.pushed = pushed;
         stream.recv_closed = unidirectional;
@@ -156,6 +157,8 @@ impl Session {
         stream.fin_queued = open.fin;
         self.streams.insert(id, stream);
         self.local_open += 1;
+        // Counted again from when the SYN_STREAM goes out.
+        self.start_receive_timer(id, self.clock);
         self.queue_command(Frame::SynStream(SynStream {
             stream_id: id,
             associated_to: associated,
@@ -352,6 +355,8 @@ impl Session {
             stream.recv_unacked = 0;
             // Cannot overflow: the window returns to at most its initial size.
             let _ = stream.recv_window.adjust(i64::from(delta));
+            // The peer's receive clock restarts when the credit goes out.
+            stream.recv_credit_pending = true;
             self.queue_command(Frame::WindowUpdate(WindowUpdate { stream_id, delta }));
         }
     }
@@ -368,6 +373,11 @@ impl Session {
         if self.recv_unacked >= window / 2 && self.recv_unacked > 0 && !self.is_closed() {
             let delta = self.recv_unacked;
             self.recv_unacked = 0;
+            if self.recv_window.available() == 0 {
+                // Every stream was held back: their receive clocks restart
+                // when this credit goes out.
+                self.session_credit_pending = true;
+            }
             let _ = self.recv_window.adjust(i64::from(delta));
             self.queue_command(Frame::WindowUpdate(WindowUpdate {
                 stream_id: StreamId::ZERO,

@@ -1,6 +1,7 @@
 //! One stream's state: which halves are open, its windows and its queue.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -50,6 +51,14 @@ pub(crate) struct Stream {
     pub(crate) wants_sent: bool,
     /// Reset with this status once the FIN has been sent.
     pub(crate) reset_when_sent: Option<crate::frame::RstStatus>,
+    /// Since when the peer has had reason to send on the stream without
+    /// sending anything: the last frame it sent on it, or the last thing we
+    /// sent that it may have waited for (SYN_STREAM, SYN_REPLY, credit).
+    pub(crate) recv_idle_since: Instant,
+    /// The key of the stream's entry in the receive-timeout schedule.
+    pub(crate) recv_timer: Option<Instant>,
+    /// A WINDOW_UPDATE for the stream is queued but not yet sent.
+    pub(crate) recv_credit_pending: bool,
 }
 
 impl Stream {
@@ -59,6 +68,7 @@ impl Stream {
         local: bool,
         send_window: u32,
         recv_window: u32,
+        now: Instant,
     ) -> Self {
         Stream {
             id,
@@ -79,6 +89,9 @@ impl Stream {
             wants_writable: false,
             wants_sent: false,
             reset_when_sent: None,
+            recv_idle_since: now,
+            recv_timer: None,
+            recv_credit_pending: false,
         }
     }
 

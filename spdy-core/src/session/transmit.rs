@@ -52,9 +52,9 @@ impl Transmit {
 
 impl Session {
     /// The next bytes to write, or `None` when nothing may be sent now.
-    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         if !self.control.is_empty() {
-            return self.transmit_control();
+            return self.transmit_control(now);
         }
         if self.is_closed() {
             return None;
@@ -62,9 +62,10 @@ impl Session {
         self.transmit_stream()
     }
 
-    fn transmit_control(&mut self) -> Option<Transmit> {
+    fn transmit_control(&mut self, now: Instant) -> Option<Transmit> {
         let mut out = std::mem::take(&mut self.out);
         while let Some(frame) = self.control.pop_front() {
+            self.on_control_sent(&frame, now);
             if let Err(error) = self.encoder.encode(&frame, &mut out) {
                 // Header blocks are size-checked when queued, so this is a bug.
                 tracing::error!(%error, "cannot encode a control frame");
@@ -159,6 +160,31 @@ impl Session {
             }
             self.after_send(id);
             return Some(transmit);
+        }
+    }
+
+    /// Restarts the receive clocks that a control frame going out gives the
+    /// peer reason to act on: our SYN_STREAM or SYN_REPLY (the peer may wait
+    /// for it), and credit.
+    fn on_control_sent(&mut self, frame: &Frame, now: Instant) {
+        if self.config.stream_receive_timeout.is_none() {
+            return;
+        }
+        match frame {
+            Frame::SynStream(f) => self.restart_receive_clock(f.stream_id, now),
+            Frame::SynReply(f) => self.restart_receive_clock(f.stream_id, now),
+            Frame::WindowUpdate(f) if f.stream_id.is_zero() && self.session_credit_pending => {
+                self.session_credit_pending = false;
+                self.session_credit_sent_at = now;
+            }
+            Frame::WindowUpdate(f) if f.stream_id.is_zero() => {}
+            Frame::WindowUpdate(f) => {
+                if let Some(stream) = self.streams.get_mut(&f.stream_id) {
+                    stream.recv_credit_pending = false;
+                }
+                self.restart_receive_clock(f.stream_id, now);
+            }
+            _ => {}
         }
     }
 
