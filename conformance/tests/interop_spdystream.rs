@@ -364,6 +364,15 @@ async fn serve(session: SessionHandle, incoming: IncomingStream) {
             let _ = recv.data().await;
             send.reset(RstStatus::Cancel);
         }
+        "goaway-after" => {
+            // All of the output queued (the last 512 KiB of it still in the
+            // session when send_last returns), then a graceful GOAWAY at once.
+            send.send_last(pattern(size).into())
+                .await
+                .expect("our server could not queue the download");
+            session.goaway(GoAwayStatus::Ok);
+            while let Some(Ok(_)) = recv.data().await {}
+        }
         "ping" => {
             let answer = match session.ping(Duration::from_secs(10)).await {
                 Ok(_) => "pong".to_owned(),
@@ -463,6 +472,43 @@ async fn a_spdystream_client_against_our_server() {
         drop(session);
         // 300 echo + hash + source + ping + open-back + refuse + reset.
         assert_eq!(serving.await.expect("server"), 306);
+    })
+    .await
+    .expect("test timed out");
+}
+
+/// Our graceful GOAWAY after output still queued: the Go client, which stops
+/// reading at GOAWAY, must still get every byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_graceful_goaway_does_not_cut_off_a_spdystream_client() {
+    let peer = peer_or_skip!("our_graceful_goaway_does_not_cut_off_a_spdystream_client");
+    timeout(LIMIT, async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let size = 4 * 1024 * 1024;
+        let child = Command::new(&peer)
+            .args(["client-goaway", &addr.to_string(), &size.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the Go peer");
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let (session, connection) = connect(tcp, Role::Server, config(), DriverConfig::default());
+        let connection = tokio::spawn(connection);
+        let incoming = session.accept().await.expect("the Go client's stream");
+        tokio::spawn(serve(session.clone(), incoming));
+        drop(session);
+        let out = wait_exit(child, "the Go spdystream client").await;
+        assert_eq!(out.trim_end(), "OK");
+        let reason = connection.await.expect("connection task");
+        assert!(
+            matches!(
+                reason,
+                CloseReason::Graceful | CloseReason::ConnectionLost(_)
+            ),
+            "{reason:?}"
+        );
     })
     .await
     .expect("test timed out");

@@ -40,6 +40,7 @@ mod config;
 mod error;
 mod event;
 mod flow;
+mod goaway;
 mod limits;
 mod ping;
 mod priority;
@@ -160,7 +161,16 @@ pub struct Session {
     pings: PingTracker,
     reset_memory: ResetMemory,
     floods: FloodCounters,
+    /// We decided to go away: our GOAWAY is queued, sent, or held behind
+    /// queued data. Nothing new is opened or accepted.
     goaway_sent: bool,
+    /// Our GOAWAY frame is queued or sent.
+    goaway_queued: bool,
+    /// A graceful GOAWAY waiting for the data queued before it (sessions
+    /// without flow control; see [`Session::goaway`]).
+    held_goaway: Option<GoAwayStatus>,
+    /// Streams whose data queued before the held GOAWAY is not all sent.
+    goaway_barriers: usize,
     goaway_received: Option<GoAway>,
     /// `open_stream` was refused for the peer's limit; announce a free slot.
     open_blocked: bool,
@@ -224,6 +234,9 @@ impl Session {
             ),
             floods: FloodCounters::default(),
             goaway_sent: false,
+            goaway_queued: false,
+            held_goaway: None,
+            goaway_barriers: 0,
             goaway_received: None,
             open_blocked: false,
             close_reason: None,
@@ -462,16 +475,6 @@ impl Session {
         self.control.push_back(frame);
     }
 
-    fn queue_goaway(&mut self, status: GoAwayStatus) {
-        if !self.goaway_sent {
-            self.goaway_sent = true;
-            self.control.push_back(Frame::GoAway(GoAway {
-                last_good_stream_id: self.last_good_peer_id,
-                status,
-            }));
-        }
-    }
-
     /// Ends the session for a protocol error: GOAWAY with `status` (after an
     /// optional RST_STREAM), then nothing more.
     fn fail(
@@ -536,6 +539,9 @@ impl Session {
     fn remove_stream(&mut self, stream_id: StreamId) -> Option<Stream> {
         let mut stream = self.streams.remove(&stream_id)?;
         self.recv_timers.disarm(&mut stream);
+        if stream.goaway_barrier.is_some() {
+            self.goaway_barrier_passed();
+        }
         if stream.scheduled {
             self.ready.remove(stream_id, stream.priority);
         }

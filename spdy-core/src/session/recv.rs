@@ -223,6 +223,14 @@ impl Session {
 
     fn on_syn_stream(&mut self, frame: SynStream, now: Instant) {
         let id = frame.stream_id;
+        if self.goaway_sent && !self.goaway_queued && self.is_peer_id(id) && id > self.last_peer_id
+        {
+            // Our GOAWAY waits behind queued data, so the peer cannot know
+            // yet that we take nothing new: refuse the stream (retryable).
+            self.last_peer_id = id;
+            self.refuse(id, now);
+            return;
+        }
         if self.goaway_sent {
             // We promised to process nothing new and the peer learns it from
             // our GOAWAY: no answer. Frames that follow for the stream are

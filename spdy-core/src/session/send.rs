@@ -216,7 +216,7 @@ impl Session {
     ) -> Result<(), SendError> {
         check_block(&headers)?;
         let stream = self.sendable_stream(stream_id)?;
-        stream.queue.push_back(Outgoing::Headers {
+        stream.push(Outgoing::Headers {
             block: headers,
             fin,
         });
@@ -245,8 +245,7 @@ impl Session {
             stream.wants_writable = true;
             return Err(SendError::BufferFull(stream_id));
         }
-        stream.queued_bytes += data.len();
-        stream.queue.push_back(Outgoing::Data { bytes: data, fin });
+        stream.push(Outgoing::Data { bytes: data, fin });
         stream.fin_queued = fin;
         self.schedule(stream_id);
         Ok(())
@@ -395,17 +394,6 @@ impl Session {
             .ok_or_else(|| SendError::Invalid("too many PINGs are waiting for an answer".into()))?;
         self.queue_command(Frame::Ping(Ping { id }));
         Ok(id)
-    }
-
-    /// Starts a graceful shutdown: GOAWAY with `status`; the peer's streams
-    /// already accepted and ours finish, nothing new is opened, and the
-    /// session closes once no stream is left.
-    pub fn goaway(&mut self, status: GoAwayStatus) {
-        if self.is_closed() {
-            return;
-        }
-        self.queue_goaway(status);
-        self.check_drained();
     }
 
     /// Ends the session now: GOAWAY OK, open streams dropped.

@@ -59,6 +59,12 @@ pub(crate) struct Stream {
     pub(crate) recv_timer: Option<Instant>,
     /// A WINDOW_UPDATE for the stream is queued but not yet sent.
     pub(crate) recv_credit_pending: bool,
+    /// Items (DATA payloads, HEADERS) ever queued on the stream.
+    pub(crate) items_queued: u64,
+    /// Items sent in full.
+    pub(crate) items_sent: u64,
+    /// A held GOAWAY waits until `items_sent` reaches this.
+    pub(crate) goaway_barrier: Option<u64>,
 }
 
 impl Stream {
@@ -92,12 +98,37 @@ impl Stream {
             recv_idle_since: now,
             recv_timer: None,
             recv_credit_pending: false,
+            items_queued: 0,
+            items_sent: 0,
+            goaway_barrier: None,
         }
     }
 
     /// Both halves are finished.
     pub(crate) fn is_done(&self) -> bool {
         self.send_closed && self.recv_closed && self.queue.is_empty()
+    }
+
+    /// Queues an item at the back.
+    pub(crate) fn push(&mut self, item: Outgoing) {
+        if let Outgoing::Data { bytes, .. } = &item {
+            self.queued_bytes += bytes.len();
+        }
+        self.items_queued += 1;
+        self.queue.push_back(item);
+    }
+
+    /// Counts an item sent in full; true when that passes the stream's
+    /// GOAWAY barrier.
+    pub(crate) fn item_sent(&mut self) -> bool {
+        self.items_sent += 1;
+        match self.goaway_barrier {
+            Some(mark) if self.items_sent >= mark => {
+                self.goaway_barrier = None;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Whether the front of the queue can go out now.

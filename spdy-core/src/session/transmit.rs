@@ -103,11 +103,13 @@ impl Session {
             if !stream.can_send(session_window, ignore_windows) {
                 continue;
             }
+            let mut barrier_passed = false;
             let transmit = match stream.queue.pop_front() {
                 Some(Outgoing::Headers { block, fin }) => {
                     if fin {
                         stream.send_closed = true;
                     }
+                    barrier_passed = stream.item_sent();
                     let frame = Frame::Headers(Headers {
                         stream_id: id,
                         fin,
@@ -131,7 +133,9 @@ impl Session {
                     }
                     let payload = bytes.split_to(n);
                     let last = bytes.is_empty();
-                    if !last {
+                    if last {
+                        barrier_passed = stream.item_sent();
+                    } else {
                         stream.queue.push_front(Outgoing::Data { bytes, fin });
                     }
                     let fin = fin && last;
@@ -157,6 +161,9 @@ impl Session {
                 stream.wants_writable &= !writable;
                 stream.wants_sent &= !sent;
                 self.events.push_back(Event::Writable { stream_id: id });
+            }
+            if barrier_passed {
+                self.goaway_barrier_passed();
             }
             self.after_send(id);
             return Some(transmit);

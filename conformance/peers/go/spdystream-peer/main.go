@@ -11,6 +11,11 @@
 //	spdystream-peer client ADDR STREAMS BIGSIZE
 //	    connects to ADDR, runs the client scenarios against a server that
 //	    serves the same actions, and prints "OK" when all passed.
+//	spdystream-peer client-goaway ADDR SIZE
+//	    connects to ADDR, opens one stream with action "goaway-after" (the
+//	    server sends SIZE bytes of the pattern, then goes away gracefully),
+//	    reads it to its end and prints "OK" when every byte came: spdystream
+//	    stops reading at GOAWAY, so output behind it would be cut off.
 //
 // Actions (header "action"): echo (copy back, then FIN), hash (answer
 // "<bytes> <sha256 hex>" of what was sent), source (send "size" bytes of
@@ -79,6 +84,15 @@ func main() {
 			fail("STREAMS and BIGSIZE must be numbers")
 		}
 		runClient(os.Args[2], streams, big)
+	case "client-goaway":
+		if len(os.Args) != 4 {
+			fail("usage: spdystream-peer client-goaway ADDR SIZE")
+		}
+		size, err := strconv.Atoi(os.Args[3])
+		if err != nil {
+			fail("SIZE must be a number")
+		}
+		runClientGoaway(os.Args[2], size)
 	default:
 		fail("unknown mode %q", os.Args[1])
 	}
@@ -316,6 +330,31 @@ func runClient(addr string, streams int, big int) {
 	conn.SetCloseTimeout(10 * time.Second)
 	if err := conn.CloseWait(); err != nil {
 		fail("close: %v", err)
+	}
+	fmt.Println("OK")
+}
+
+// runClientGoaway reads one download that the server ends with GOAWAY.
+func runClientGoaway(addr string, size int) {
+	tcp, err := net.Dial("tcp", addr)
+	if err != nil {
+		fail("dial: %v", err)
+	}
+	conn, err := spdystream.NewConnection(tcp, false)
+	if err != nil {
+		fail("spdystream: %v", err)
+	}
+	go conn.Serve(spdystream.NoOpStreamHandler)
+	stream := open(conn, map[string]string{"action": "goaway-after", "size": strconv.Itoa(size)})
+	stream.Close()
+	// After GOAWAY spdystream ends every stream's reads with a clean EOF,
+	// so a cut-off download shows only as missing bytes.
+	got, err := io.ReadAll(stream)
+	if err != nil {
+		fail("read: %v", err)
+	}
+	if len(got) != size || hashOf(got) != hashOf(pattern(size)) {
+		fail("download before GOAWAY: %d bytes, want %d", len(got), size)
 	}
 	fmt.Println("OK")
 }
