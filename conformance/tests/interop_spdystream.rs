@@ -27,13 +27,10 @@ const LIMIT: Duration = Duration::from_secs(60);
 const SPDYSTREAM_SOURCE: &str = "/usr/share/gocode/src/github.com/moby/spdystream";
 
 /// The session settings of the Kubernetes paths: spdystream compatible
-/// (no flow control, streams from either end), with a stream limit the
-/// peer, which ignores SETTINGS, does not hit.
+/// (no flow control, streams from either end, a stream limit the peer,
+/// which ignores SETTINGS, does not hit).
 fn config() -> SessionConfig {
-    SessionConfig {
-        max_concurrent_streams: 1_000,
-        ..SessionConfig::spdystream_compatible()
-    }
+    SessionConfig::spdystream_compatible()
 }
 
 /// Builds the Go peer once; `Err` says why it cannot be built.

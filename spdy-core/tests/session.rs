@@ -1603,3 +1603,28 @@ fn a_deferred_reset_that_drains_the_session_comes_before_closed() {
         ]
     );
 }
+
+// ----- spdystream peers -----
+
+#[test]
+fn spdystream_config_accepts_a_port_forward_burst_beyond_the_draft_s_100() {
+    // kubectl port-forward opens an error and a data stream per forwarded
+    // connection and ignores our SETTINGS: 500 connections at once are
+    // 1,000 streams, all accepted; the next one is refused.
+    let mut h = Harness::new(Role::Server, SessionConfig::spdystream_compatible());
+    let limit = SPDYSTREAM_MAX_CONCURRENT_STREAMS;
+    assert_eq!(limit, 1_000);
+    let frames: Vec<Frame> = (0..limit).map(|n| syn(2 * n + 1, false)).collect();
+    h.send(&frames);
+    let opened = h
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::StreamOpened { .. }))
+        .count();
+    assert_eq!(opened, limit as usize);
+    assert!(h.sent().is_empty(), "nothing refused");
+    h.send(&[syn(2 * limit + 1, false)]);
+    assert_eq!(h.sent(), vec![rst(2 * limit + 1, RstStatus::RefusedStream)]);
+    // The strict default keeps the draft's recommended 100.
+    assert_eq!(SessionConfig::default().max_concurrent_streams, 100);
+}

@@ -92,16 +92,14 @@ pub const ACCEPTED_PROTOCOL_VERSIONS_HEADER: &str = "x-accepted-stream-protocol-
 /// session. spdystream peers ignore our SETTINGS, so a limit they do not
 /// know about would refuse streams they consider fine: the bound is high,
 /// and still a bound.
-pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
+pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 =
+    spdy_core::session::SPDYSTREAM_MAX_CONCURRENT_STREAMS;
 
 /// The session settings for an upgraded connection: Go spdystream
 /// compatible (no flow control, streams opened by either end), with a
 /// stream limit spdystream peers do not hit in practice.
 pub fn upgraded_session_config() -> SessionConfig {
-    SessionConfig {
-        max_concurrent_streams: SPDYSTREAM_MAX_CONCURRENT_STREAMS,
-        ..SessionConfig::spdystream_compatible()
-    }
+    SessionConfig::spdystream_compatible()
 }
 
 /// Why a request was not upgraded; [`into_response`](UpgradeRejection::into_response)

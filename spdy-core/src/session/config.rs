@@ -117,6 +117,16 @@ pub const DEFAULT_STREAM_WINDOW: u32 = 1024 * 1024;
 /// others, while a peer can make a session buffer at most 4 MiB (16 MiB
 /// before this measurement).
 pub const DEFAULT_SESSION_WINDOW: u32 = 4 * 1024 * 1024;
+/// Streams a Go spdystream peer (kubectl, the kubelet, Docker) may have
+/// open at once in [`SessionConfig::spdystream_compatible`]: 1,000.
+///
+/// spdystream ignores our SETTINGS, so the draft's 100 would refuse
+/// bursts its users consider fine: `kubectl port-forward` opens two streams
+/// (error and data) for every forwarded connection, so 100 would cap it at
+/// 50 connections at once. Still a bound: without flow control the driver's
+/// `max_buffered_recv` bounds the unread bytes of all streams together, and
+/// what each open stream costs besides is a few hundred bytes of state.
+pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// Default [`SessionConfig::stream_receive_timeout`]: 60 s.
 pub const DEFAULT_STREAM_RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
@@ -263,11 +273,14 @@ impl Default for SessionConfig {
 impl SessionConfig {
     /// The settings for Go spdystream peers (Docker, kubectl, the kubelet):
     /// no flow control, bidirectional streams opened by either end, no
-    /// assumed stream limit (spdystream sends no SETTINGS and has none),
-    /// and no stream receive timeout (a `kubectl exec` stdin stream or a
-    /// `kubectl port-forward` connection may idle for hours).
+    /// assumed stream limit (spdystream sends no SETTINGS and has none), our
+    /// own limit raised to [`SPDYSTREAM_MAX_CONCURRENT_STREAMS`] (the peer
+    /// ignores the one we announce), and no stream receive timeout (a
+    /// `kubectl exec` stdin stream or a `kubectl port-forward` connection
+    /// may idle for hours).
     pub fn spdystream_compatible() -> Self {
         SessionConfig {
+            max_concurrent_streams: SPDYSTREAM_MAX_CONCURRENT_STREAMS,
             flow_control: FlowControl::Disabled,
             accept_peer_bidirectional_streams: true,
             assumed_peer_max_concurrent_streams: u32::MAX,
