@@ -41,6 +41,7 @@ mod error;
 mod handler;
 pub mod http1;
 mod info;
+mod linger;
 mod prefixed;
 mod server;
 pub mod spdy;

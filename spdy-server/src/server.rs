@@ -315,6 +315,7 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
+    let (io, reclaim) = crate::linger::Reclaimable::new(io);
     let (session, connection) =
         driver::connect(io, role, config.session.clone(), config.driver.clone());
     let mut connection = std::pin::pin!(connection);
@@ -326,6 +327,11 @@ where
         tokio::select! {
             reason = connection.as_mut() => {
                 tracing::debug!(%reason, "session ended");
+                // Let the peer read the end of what we sent before closing.
+                tokio::select! {
+                    _ = reclaim.linger() => {}
+                    _ = force.cancelled(), if !forced => {}
+                }
                 return reason;
             }
             _ = accept.as_mut(), if accepting => accepting = false,
