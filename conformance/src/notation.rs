@@ -14,6 +14,9 @@
 //!     :path: /
 //!     cookie: [a=1, b=2]          # NUL-separated values as a list
 //!     x-bin: {hex: ff00}          # bytes that are not UTF-8
+//!     x-big: {fill: ab, len: 9}   # "ababababa" (input only)
+//!   # or, for blocks a mapping cannot hold (one name twice), a list of pairs:
+//!   # headers: [[x-dup, a], [x-dup, b]]
 //! - type: DATA
 //!   stream_id: 1
 //!   data: hello                   # or data_hex: 68656c6c6f
@@ -41,7 +44,7 @@
 use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use serde::de::{MapAccess, Visitor};
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
@@ -233,6 +236,14 @@ pub enum HeaderValueNote {
         /// Hex bytes.
         hex: String,
     },
+    /// `len` copies of the text `fill` (input only): large values without
+    /// a large file, e.g. a header block that inflates to megabytes.
+    Fill {
+        /// The text repeated.
+        fill: String,
+        /// Bytes in all (the last copy is cut short).
+        len: u32,
+    },
 }
 
 /// A header block as an ordered mapping from name to value.
@@ -255,7 +266,7 @@ impl<'de> Deserialize<'de> for HeadersNote {
         impl<'de> Visitor<'de> for PairsVisitor {
             type Value = HeadersNote;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping from header name to value")
+                f.write_str("a mapping from header name to value, or a list of [name, value] pairs")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<HeadersNote, A::Error> {
                 let mut pairs = Vec::new();
@@ -264,8 +275,17 @@ impl<'de> Deserialize<'de> for HeadersNote {
                 }
                 Ok(HeadersNote(pairs))
             }
+            /// A list of `[name, value]` pairs: the form for blocks a
+            /// mapping cannot hold, such as one name twice.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<HeadersNote, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = access.next_element::<(String, HeaderValueNote)>()? {
+                    pairs.push(pair);
+                }
+                Ok(HeadersNote(pairs))
+            }
         }
-        deserializer.deserialize_map(PairsVisitor)
+        deserializer.deserialize_any(PairsVisitor)
     }
 }
 
@@ -589,6 +609,12 @@ impl HeadersNote {
                 HeaderValueNote::Text(text) => text.as_bytes().to_vec(),
                 HeaderValueNote::List(parts) => parts.join("\0").into_bytes(),
                 HeaderValueNote::Hex { hex } => parse_hex(hex)?,
+                HeaderValueNote::Fill { fill, len } => {
+                    if fill.is_empty() {
+                        return Err(invalid("a fill value needs a non-empty fill"));
+                    }
+                    fill.bytes().cycle().take(*len as usize).collect()
+                }
             };
             block.push(name.clone().into_bytes(), value);
         }

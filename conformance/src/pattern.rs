@@ -10,6 +10,7 @@
 //! - `{between: [LOW, HIGH]}` matches a number in that closed range;
 //! - `{contains: TEXT}` matches a string containing TEXT;
 //! - `{not: PATTERN}` matches what PATTERN does not;
+//! - `{one_of: [PATTERN, ...]}` matches what any of the patterns matches;
 //! - a bare string where a frame is expected is shorthand for `{type: STRING}`.
 
 use serde_norway::{Mapping, Value};
@@ -29,6 +30,12 @@ pub fn matches(pattern: &Value, actual: Option<&Value>) -> bool {
                 };
             }
             "not" => return !matches(arg, actual),
+            "one_of" => {
+                return match arg {
+                    Value::Sequence(options) => options.iter().any(|o| matches(o, actual)),
+                    _ => false,
+                };
+            }
             _ => {}
         }
     }
@@ -185,6 +192,8 @@ mod tests {
         assert!(!matches(&yaml("{n: {between: [6, 9]}}"), Some(&actual)));
         assert!(matches(&yaml("{text: {contains: closed}}"), Some(&actual)));
         assert!(matches(&yaml("{n: {not: 4}}"), Some(&actual)));
+        assert!(matches(&yaml("{n: {one_of: [4, 5]}}"), Some(&actual)));
+        assert!(!matches(&yaml("{n: {one_of: [4, 6]}}"), Some(&actual)));
         assert!(matches(&yaml("{n: '*'}"), Some(&actual)));
         assert!(!matches(&yaml("{missing: '*'}"), Some(&actual)));
         assert!(matches(&yaml("{list: [1, 2]}"), Some(&actual)));

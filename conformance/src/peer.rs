@@ -46,6 +46,8 @@ pub struct Peer {
     reader: Option<JoinHandle<()>>,
     recorder: Recorder,
     closed: Option<String>,
+    /// Read but looked at and left by `take_ready`.
+    pending: Option<Incoming>,
 }
 
 impl Peer {
@@ -63,6 +65,7 @@ impl Peer {
             reader: Some(reader),
             recorder,
             closed: None,
+            pending: None,
         }
     }
 
@@ -110,6 +113,12 @@ impl Peer {
         if let Some(why) = &self.closed {
             return Ok(Incoming::Closed(why.clone()));
         }
+        if let Some(incoming) = self.pending.take() {
+            if let Incoming::Closed(why) = &incoming {
+                self.closed = Some(why.clone());
+            }
+            return Ok(incoming);
+        }
         match tokio::time::timeout_at(deadline, self.incoming.recv()).await {
             Ok(Some(incoming)) => {
                 if let Incoming::Closed(why) = &incoming {
@@ -124,6 +133,18 @@ impl Peer {
             }
             Err(_) => Err(NextError::TimedOut),
         }
+    }
+
+    /// The next thing already read, without waiting, if it satisfies `keep`;
+    /// otherwise it stays for the next `next`.
+    pub fn take_ready(&mut self, keep: impl Fn(&Incoming) -> bool) -> Option<Incoming> {
+        if self.pending.is_none() {
+            self.pending = self.incoming.try_recv().ok();
+        }
+        if self.pending.as_ref().is_some_and(keep) {
+            return self.pending.take();
+        }
+        None
     }
 
     /// True once the end closed the connection (as far as read so far).

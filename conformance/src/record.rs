@@ -49,21 +49,22 @@ pub enum What {
     Act(Value),
 }
 
-/// Consecutive frames of one type in one direction.
+/// Consecutive frames of one type in one direction, or application
+/// events of one kind.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Run {
-    /// `peer` or `end`.
+    /// `peer`, `end` or `app`.
     #[serde(skip)]
     pub from: &'static str,
-    /// How many frames.
+    /// How many entries.
     pub count: usize,
     /// DATA payload bytes in the run (DATA runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_bytes: Option<u64>,
-    /// The first frame.
-    pub first: FrameNote,
-    /// The last frame.
-    pub last: FrameNote,
+    /// The first entry.
+    pub first: Value,
+    /// The last entry.
+    pub last: Value,
 }
 
 /// The transcript as YAML: one line per entry, `- <ms>ms <who>: <flow YAML>`,
@@ -139,7 +140,8 @@ mod erased {
 /// Runs shorter than this stay frame by frame.
 const MIN_RUN: usize = 5;
 
-/// Collapses long runs of same-type frames from one side.
+/// Collapses long runs of same-type frames from one side, and of
+/// application events of one kind.
 pub fn compact(entries: &[Entry]) -> Vec<Entry> {
     let mut out = Vec::with_capacity(entries.len());
     let mut i = 0;
@@ -153,14 +155,11 @@ pub fn compact(entries: &[Entry]) -> Vec<Entry> {
         }
         match key {
             Some((from, _)) if j - i >= MIN_RUN => {
-                let note = |e: &Entry| match &e.what {
-                    What::Peer(n) | What::End(n) => n.clone(),
-                    _ => unreachable!("run_key accepts frames only"),
-                };
                 let data_bytes = entries[i..j]
                     .iter()
-                    .map(|e| match note(e) {
-                        FrameNote::Data { .. } => Some(data_len(&note(e))),
+                    .map(|e| match &e.what {
+                        What::Peer(n @ FrameNote::Data { .. })
+                        | What::End(n @ FrameNote::Data { .. }) => Some(data_len(n)),
                         _ => None,
                     })
                     .sum::<Option<u64>>();
@@ -170,8 +169,8 @@ pub fn compact(entries: &[Entry]) -> Vec<Entry> {
                         from,
                         count: j - i,
                         data_bytes,
-                        first: note(&entries[i]),
-                        last: note(&entries[j - 1]),
+                        first: entries[i].what.parts().1,
+                        last: entries[j - 1].what.parts().1,
                     }),
                 });
             }
@@ -186,6 +185,10 @@ fn run_key(what: &What) -> Option<(&'static str, String)> {
     let (from, note) = match what {
         What::Peer(n) => ("peer", n),
         What::End(n) => ("end", n),
+        What::App(event) => {
+            let kind = event.get("event").and_then(Value::as_str)?;
+            return Some(("app", kind.to_owned()));
+        }
         _ => return None,
     };
     let kind = match note {
@@ -313,9 +316,11 @@ mod tests {
         entries.extend((0..2).map(ping));
         let compacted = compact(&entries);
         assert_eq!(compacted.len(), 4);
+        let ping_value = |id: u32| serde_norway::to_value(FrameNote::Ping { id }).ok();
         assert!(
             matches!(&compacted[0].what, What::Run(run) if run.count == 6
-            && run.first == FrameNote::Ping { id: 0 } && run.last == FrameNote::Ping { id: 5 })
+            && Some(&run.first) == ping_value(0).as_ref()
+            && Some(&run.last) == ping_value(5).as_ref())
         );
     }
 }

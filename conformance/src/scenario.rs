@@ -17,8 +17,8 @@
 //!
 //! The end's opening frames (SETTINGS, and a session WINDOW_UPDATE when its
 //! session window is above 64 KiB) are checked and consumed before the first
-//! step unless `preface: false`. See the README of `conformance/scenarios`
-//! for every step, action and handler.
+//! step unless `preface: false`. `conformance/README.md` lists every step,
+//! action, handler and pattern form.
 
 use std::path::{Path, PathBuf};
 
@@ -131,6 +131,10 @@ pub struct FixedBody {
     /// The byte repeated for `size` (default `a`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fill: Option<u8>,
+    /// Response headers besides `:status` and `:version` (the HTTP server
+    /// maps them; hop-by-hop ones must not reach the wire).
+    #[serde(default)]
+    pub headers: HeadersNote,
 }
 
 impl FixedBody {
@@ -154,9 +158,22 @@ pub struct PushSpec {
     /// The pushed body.
     #[serde(default)]
     pub body: String,
+    /// Or this many bytes of `p`.
+    #[serde(default)]
+    pub body_len: Option<u32>,
     /// The response body of the original stream.
     #[serde(default)]
     pub response: String,
+}
+
+impl PushSpec {
+    /// The pushed body's bytes.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match self.body_len {
+            Some(len) => vec![b'p'; len as usize],
+            None => self.body.as_bytes().to_vec(),
+        }
+    }
 }
 
 fn default_push_path() -> String {
@@ -363,7 +380,8 @@ pub enum StepKind {
     /// stepping on each round.
     SendRepeated(RepeatSpec),
     /// Frames the end must send next, in order (`{any_order: [...]}` items
-    /// match a group in any order).
+    /// match a group in any order, `{repeat: N, frame: PATTERN}` items N
+    /// frames in a row).
     Expect(ExpectSpec),
     /// DATA the end must send on a stream: exactly `bytes` payload bytes in
     /// as many frames as it likes (other frames may interleave only if they
@@ -373,8 +391,12 @@ pub enum StepKind {
     ExpectSilence(Dur),
     /// The end closes the connection (the peer reads EOF).
     ExpectEof(EofSpec),
-    /// Application events at the end, in order (others may come between).
+    /// Application events at the end, in order (others may come between;
+    /// `{any_order: [...]}` items match a group in any order).
     ExpectApp(ExpectAppSpec),
+    /// Consumes the frames already read that match these patterns (without
+    /// waiting), so a later `max_skipped` counts only what comes after.
+    Discard(Vec<Value>),
     /// Lets this much (virtual) time pass.
     Wait(Dur),
     /// The peer stops reading the connection.
@@ -387,6 +409,22 @@ pub enum StepKind {
     Disconnect,
     /// The application at the end does something.
     Act(Action),
+    /// For every byte offset of these frames' encoding, a fresh end gets
+    /// the bytes up to it and the connection is then dropped: every one of
+    /// those sessions must end (as a lost connection) without a panic or a
+    /// hang. The main run's end is not involved.
+    CutSweep(CutSweepSpec),
+}
+
+/// A `cut_sweep` step.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutSweepSpec {
+    /// The exchange, as the peer would send it.
+    pub frames: Vec<FrameNote>,
+    /// How long each cut session may take to end (default 5 s).
+    #[serde(default)]
+    pub within: Option<Dur>,
 }
 
 /// Frames to send.
@@ -489,6 +527,9 @@ pub enum ExpectSpec {
         /// Frames that may come before or between the expected ones.
         #[serde(default)]
         skip: Vec<Value>,
+        /// At most this many frames may be skipped (default: any number).
+        #[serde(default)]
+        max_skipped: Option<usize>,
     },
 }
 
@@ -496,15 +537,16 @@ pub enum ExpectSpec {
 pub const DEFAULT_WITHIN: Dur = Dur::secs(5);
 
 impl ExpectSpec {
-    /// The patterns, the wait and the skippable frames.
-    pub fn parts(&self) -> (&[Value], Dur, &[Value]) {
+    /// The patterns, the wait, the skippable frames and how many may be skipped.
+    pub fn parts(&self) -> (&[Value], Dur, &[Value], Option<usize>) {
         match self {
-            ExpectSpec::Frames(frames) => (frames, DEFAULT_WITHIN, &[]),
+            ExpectSpec::Frames(frames) => (frames, DEFAULT_WITHIN, &[], None),
             ExpectSpec::Full {
                 frames,
                 within,
                 skip,
-            } => (frames, within.unwrap_or(DEFAULT_WITHIN), skip),
+                max_skipped,
+            } => (frames, within.unwrap_or(DEFAULT_WITHIN), skip, *max_skipped),
         }
     }
 }
@@ -616,6 +658,8 @@ pub enum Action {
     },
     /// Drop the application's session handle (and the accept loop's).
     DropHandle,
+    /// Report what the peer's SETTINGS said (a `peer_settings` event).
+    PeerSettings,
 }
 
 fn cancel() -> CodeNote {
@@ -816,6 +860,7 @@ impl Scenario {
                     | StepKind::ExpectSilence(_)
                     | StepKind::ExpectEof(_)
                     | StepKind::ExpectApp(_)
+                    | StepKind::CutSweep(_)
             )
         });
         if !checks {
@@ -825,6 +870,7 @@ impl Scenario {
             let notes: Vec<FrameNote> = match &step.kind {
                 StepKind::Send(spec) => spec.frames().to_vec(),
                 StepKind::SendRepeated(spec) => spec.frames.clone(),
+                StepKind::CutSweep(spec) => spec.frames.clone(),
                 _ => continue,
             };
             for note in notes {

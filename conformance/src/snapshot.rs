@@ -53,16 +53,11 @@ pub fn check(scenario: &Scenario, outcome: &Outcome) -> Result<(), String> {
             insta::assert_snapshot!(stem, transcript);
         }))
     });
-    result.map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_else(|| "snapshot assertion failed".into());
+    result.map_err(|_| {
         format!(
-            "the transcript differs from {}: {}",
+            "the transcript differs from {} (diff above; review with `cargo insta review`, \
+             or accept with INSTA_UPDATE=always)",
             relative(&snapshot_file(scenario, outcome.end)).display(),
-            message.lines().next().unwrap_or_default()
         )
     })
 }

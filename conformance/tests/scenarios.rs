@@ -98,7 +98,7 @@ fn main() -> ExitCode {
                 .as_ref()
                 .is_none_or(|f| scenario.name.contains(f.as_str()))
             {
-                println!("{:<7} {:<12} {}", "skip", "(no end)", scenario.name);
+                println!("{:<7} {:<12} {}", "skip", "(no-end)", scenario.name);
                 skipped += 1;
             }
             continue;

@@ -18,7 +18,7 @@
 //!   pings, scheduler, per-stream send queues, peer streams);
 //! - after `handle_timeout(now)` the next deadline is in the future.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
@@ -28,6 +28,7 @@ use spdy_core::frame::{
     Headers, Ignored, MAX_FRAME_LEN, MAX_WINDOW_DELTA, Ping, Priority, RstStatus, RstStream,
     SettingEntry, SettingFlags, SettingId, Settings, StreamId, SynReply, SynStream, WindowUpdate,
 };
+use spdy_core::header::HeaderCompression;
 use spdy_core::session::{
     Event, FloodLimits, FlowControl, OpenStream, RateLimit, Role, Session, SessionConfig,
 };
@@ -171,6 +172,10 @@ enum Step {
         stream: u8,
         n: u32,
     },
+    ResetWhenSent {
+        stream: u8,
+        status: u8,
+    },
     Ping,
     GoAway(u8),
     Close,
@@ -199,6 +204,7 @@ struct Setup {
     session_window: u8,
     max_send_frame: u8,
     max_send_buffer: u8,
+    deflate: bool,
 }
 
 fn pick<T: Copy>(choices: &[T], n: u8) -> T {
@@ -239,6 +245,11 @@ impl Setup {
                 small_window_updates: flood,
             },
             initial_stream_id: None,
+            header_compression: if self.deflate {
+                HeaderCompression::Deflate { level: 1 }
+            } else {
+                HeaderCompression::Stored
+            },
         }
     }
 }
@@ -283,6 +294,21 @@ struct Run {
     commands_since_drain: usize,
     /// Bytes received since the last full transmit (they may earn WINDOW_UPDATEs).
     received_since_drain: usize,
+    /// What the application queued and what went out, per stream.
+    sending: HashMap<StreamId, Sending>,
+}
+
+/// One stream's sending half as the application and the wire saw it.
+#[derive(Default)]
+struct Sending {
+    /// Payload bytes `send_data` accepted.
+    accepted: u64,
+    /// The application queued FIN.
+    fin_queued: bool,
+    /// Payload bytes sent in DATA frames.
+    sent: u64,
+    /// A frame with FIN went out.
+    fin_sent: bool,
 }
 
 impl Run {
@@ -316,6 +342,7 @@ impl Run {
             goaway_sent: false,
             commands_since_drain: 2,
             received_since_drain: 0,
+            sending: HashMap::new(),
             config,
         }
     }
@@ -485,8 +512,28 @@ impl Run {
                     );
                     assert!(!self.goaway_sent, "no SYN_STREAM after our GOAWAY");
                     self.last_syn_stream = Some(f.stream_id);
+                    if f.fin {
+                        self.sending.entry(f.stream_id).or_default().fin_sent = true;
+                    }
                 }
                 Frame::Data(d) => {
+                    let sending = self.sending.entry(d.stream_id).or_default();
+                    assert!(!sending.fin_sent, "DATA after FIN on {}", d.stream_id);
+                    sending.sent += d.payload.len() as u64;
+                    assert!(
+                        sending.sent <= sending.accepted,
+                        "more sent than queued on {}",
+                        d.stream_id
+                    );
+                    if d.fin {
+                        assert!(sending.fin_queued, "FIN nobody asked for");
+                        assert_eq!(
+                            sending.sent, sending.accepted,
+                            "FIN before every queued byte went out on {}",
+                            d.stream_id
+                        );
+                        sending.fin_sent = true;
+                    }
                     assert!(
                         d.payload.len() <= self.config.max_send_frame.max(1) as usize,
                         "DATA of {} bytes is over max_send_frame",
@@ -499,6 +546,20 @@ impl Run {
                         "DATA for stream {} that never existed",
                         d.stream_id
                     );
+                }
+                Frame::Headers(h) => {
+                    let sending = self.sending.entry(h.stream_id).or_default();
+                    assert!(!sending.fin_sent, "HEADERS after FIN on {}", h.stream_id);
+                    if h.fin {
+                        assert_eq!(
+                            sending.sent, sending.accepted,
+                            "HEADERS FIN before the data"
+                        );
+                        sending.fin_sent = true;
+                    }
+                }
+                Frame::SynReply(r) if r.fin => {
+                    self.sending.entry(r.stream_id).or_default().fin_sent = true;
                 }
                 Frame::GoAway(_) => self.goaway_sent = true,
                 Frame::Ping(p) if is_ours(self.role, p.id) => self.last_ping_sent = Some(p.id),
@@ -546,13 +607,28 @@ impl Run {
             }
             Step::SendData { stream, len, fin } => {
                 let id = self.stream(stream);
-                let _ = self
+                let accepted = self
                     .session
-                    .send_data(id, Bytes::from(vec![0xa5; usize::from(len)]), fin);
+                    .send_data(id, Bytes::from(vec![0xa5; usize::from(len)]), fin)
+                    .is_ok();
+                if accepted {
+                    let sending = self.sending.entry(id).or_default();
+                    assert!(!sending.fin_queued, "send_data accepted after FIN");
+                    sending.accepted += u64::from(len);
+                    sending.fin_queued = fin;
+                }
             }
             Step::SendHeaders { stream, fin } => {
                 let id = self.stream(stream);
-                let _ = self.session.send_headers(id, Block::Response.build(), fin);
+                if self
+                    .session
+                    .send_headers(id, Block::Response.build(), fin)
+                    .is_ok()
+                {
+                    let sending = self.sending.entry(id).or_default();
+                    assert!(!sending.fin_queued, "send_headers accepted after FIN");
+                    sending.fin_queued = fin;
+                }
             }
             Step::Reset { stream, status } => {
                 let id = self.stream(stream);
@@ -561,6 +637,16 @@ impl Run {
                     .reset(id, RstStatus::from_code(u32::from(status.max(1))), now);
                 assert!(!self.session.is_open(id), "a reset stream is gone");
                 if was_open {
+                    self.end_stream(id);
+                }
+            }
+            Step::ResetWhenSent { stream, status } => {
+                let id = self.stream(stream);
+                let was_open = self.session.is_open(id);
+                self.session
+                    .reset_when_sent(id, RstStatus::from_code(u32::from(status.max(1))));
+                if was_open && !self.session.is_open(id) {
+                    // Reset at once: no FIN was queued.
                     self.end_stream(id);
                 }
             }

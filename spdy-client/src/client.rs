@@ -125,7 +125,9 @@ impl Client {
             config.session.clone(),
             config.driver.clone(),
         );
-        let connection = tokio::spawn(async move {
+        // Not aborted with the client: once the last handle is gone the
+        // connection task says GOAWAY, lets open streams finish, and ends.
+        tokio::spawn(async move {
             let reason = connection.await;
             tracing::debug!(%reason, "client session ended");
         });
@@ -143,7 +145,7 @@ impl Client {
                 config,
                 scheme,
                 pushes: rx,
-                tasks: vec![acceptor, connection],
+                tasks: vec![acceptor],
             }),
         }
     }
@@ -206,10 +208,17 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout("the response headers"))??
             .ok_or(Error::NoReply(id))?;
-        let response = block_to_response(&head).map_err(|source| Error::InvalidResponse {
-            stream_id: id,
-            source,
-        })?;
+        let response = match block_to_response(&head) {
+            Ok(response) => response,
+            Err(source) => {
+                // Not an HTTP response: a protocol error on the stream.
+                recv.reset(RstStatus::ProtocolError);
+                return Err(Error::InvalidResponse {
+                    stream_id: id,
+                    source,
+                });
+            }
+        };
         // The request body keeps streaming after the response head.
         abort.disarm();
         let length = content_length(response.headers());

@@ -48,4 +48,5 @@ pub use recv_body::RecvBody;
 
 pub use spdy_core as core;
 
+pub mod kube;
 pub mod upgrade;

@@ -5,7 +5,8 @@
 //! [`UpgradeRequest::send`] writes the request (`POST` by default, with
 //! `Connection: Upgrade`, `Upgrade: SPDY/3.1` and one
 //! `X-Stream-Protocol-Version` header per protocol offered) on any
-//! connection — plain TCP, TLS, anything `AsyncRead + AsyncWrite` — checks
+//! connection — plain TCP ([`UpgradeRequest::send_tcp`]), TLS
+//! ([`UpgradeRequest::send_tls`]), anything `AsyncRead + AsyncWrite` — checks
 //! the `101 Switching Protocols` answer and the protocol the server chose,
 //! then runs a SPDY/3.1 session on the same connection as the client.
 //!
@@ -204,6 +205,54 @@ impl UpgradeRequest {
             })?;
         let _ = tcp.set_nodelay(true);
         self.send(tcp).await
+    }
+
+    /// Connects over TLS to the URI's host and port (443 by default) with
+    /// `config` (e.g. [`tls_config_with_roots`](crate::tls::tls_config_with_roots)
+    /// for a cluster's CA) and sends the request. ALPN offers `http/1.1`
+    /// only, whatever `config` says: the upgrade is an HTTP/1.1 exchange.
+    pub async fn send_tls(
+        self,
+        config: std::sync::Arc<rustls::ClientConfig>,
+    ) -> Result<UpgradedSession, UpgradeError> {
+        let authority = self
+            .uri
+            .authority()
+            .ok_or_else(|| UpgradeError::InvalidRequest(format!("{} has no host", self.uri)))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let addr = format!(
+            "{}:{}",
+            authority.host(),
+            authority.port_u16().unwrap_or(443)
+        );
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| UpgradeError::InvalidRequest(format!("{host}: {e}")))?;
+        let mut config = (*config).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let timeout = self.timeout;
+        let tls = tokio::time::timeout(timeout, async {
+            let tcp = TcpStream::connect(&addr)
+                .await
+                .map_err(|source| UpgradeError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })?;
+            let _ = tcp.set_nodelay(true);
+            tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .map_err(|source| UpgradeError::Connect {
+                    addr: addr.clone(),
+                    source,
+                })
+        })
+        .await
+        .map_err(|_| UpgradeError::Timeout(timeout))??;
+        self.send(tls).await
     }
 
     /// Sends the request on `io` (TCP, TLS, ...), checks the answer and

@@ -8,7 +8,9 @@
 
 use bytes::BytesMut;
 use divan::{AllocProfiler, Bencher, black_box};
-use spdy_core::header::{DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderBlock, HeaderDecoder, HeaderEncoder};
+use spdy_core::header::{
+    DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderBlock, HeaderCompression, HeaderDecoder, HeaderEncoder,
+};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -82,6 +84,32 @@ fn encode_then_decode(bencher: Bencher<'_, '_>, level: u32) {
         encoder.encode(black_box(&block), &mut wire).unwrap();
         black_box(decoder.decode(&wire).unwrap())
     });
+}
+
+/// Encode and decode one request block with stored blocks (the session
+/// default: no deflate context), through a warm decoder.
+#[divan::bench]
+fn stored_encode_then_decode(bencher: Bencher<'_, '_>) {
+    let block = request_block();
+    let mut encoder = HeaderEncoder::with_compression(HeaderCompression::Stored);
+    let mut decoder = HeaderDecoder::new(DEFAULT_MAX_HEADER_BLOCK_SIZE);
+    let mut wire = BytesMut::with_capacity(1024);
+    encoder.encode(&block, &mut wire).unwrap();
+    decoder.decode(&wire).unwrap();
+    bencher.bench_local(|| {
+        wire.clear();
+        encoder.encode(black_box(&block), &mut wire).unwrap();
+        black_box(decoder.decode(&wire).unwrap())
+    });
+}
+
+/// Memory of a stored-block encoder after its first block: no zlib context.
+#[divan::bench]
+fn memory_stored_encoder_after_one_block() -> (HeaderEncoder, BytesMut) {
+    let mut encoder = HeaderEncoder::with_compression(HeaderCompression::Stored);
+    let mut wire = BytesMut::new();
+    encoder.encode(&request_block(), &mut wire).unwrap();
+    (encoder, wire)
 }
 
 /// Memory of a deflate context: created, then after its first block.

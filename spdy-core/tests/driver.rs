@@ -552,3 +552,78 @@ async fn dropping_every_handle_ends_the_session() {
     );
     assert!(timeout(LIMIT, server.accept()).await.unwrap().is_none());
 }
+
+/// Both ends open streams towards each other at once (the client accepts
+/// the server's bidirectional streams, as spdystream and reverse tunnels
+/// need), at every priority, some of them cancelled half-way; every other
+/// echo comes back intact and no stream is left behind on either side.
+async fn both_ends_at_once<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static>(a: IO, b: IO) {
+    let client_config = SessionConfig {
+        accept_peer_bidirectional_streams: true,
+        ..SessionConfig::default()
+    };
+    let (client, _c) = start(a, Role::Client, client_config, DriverConfig::default());
+    let (server, _s) = start(
+        b,
+        Role::Server,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    echo_server(server.clone());
+    echo_server(client.clone());
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..120u32 {
+        let opener = if i % 2 == 0 {
+            client.clone()
+        } else {
+            server.clone()
+        };
+        tasks.spawn(async move {
+            let body = payload(i, (i as usize * 7919) % 60_000 + 1);
+            let open = OpenStream::new(HeaderBlock::new())
+                .priority(spdy_core::frame::Priority::new((i % 8) as u8));
+            let (mut send, mut recv) = opener.open_stream(open).await.unwrap();
+            if i % 10 == 3 {
+                // Cancelled half-way: the echo side sees a reset, we stop.
+                send.send_data(body.slice(..body.len() / 2)).await.unwrap();
+                send.reset(RstStatus::Cancel);
+                return;
+            }
+            let sender =
+                tokio::spawn(async move { send.send_last(body.clone()).await.map(|_| body) });
+            recv.headers().await.unwrap();
+            let echoed = recv.collect(1024 * 1024).await.unwrap();
+            let body = sender.await.unwrap().unwrap();
+            assert_eq!(echoed, body, "stream {i}");
+        });
+    }
+    timeout(LIMIT, async {
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        while client.stats().streams > 0 || server.stats().streams > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("every stream finished on both ends");
+}
+
+#[tokio::test]
+async fn both_ends_open_streams_at_once_over_duplex() {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    both_ends_at_once(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_ends_open_streams_at_once_over_tcp() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted, connected) =
+        tokio::join!(listener.accept(), tokio::net::TcpStream::connect(addr));
+    let (server_socket, _) = accepted.unwrap();
+    let client_socket = connected.unwrap();
+    client_socket.set_nodelay(true).unwrap();
+    server_socket.set_nodelay(true).unwrap();
+    both_ends_at_once(client_socket, server_socket).await;
+}

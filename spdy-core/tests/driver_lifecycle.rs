@@ -862,3 +862,250 @@ async fn server_calls_fail_cleanly_when_the_connection_is_cut_at_every_byte() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_keeps_a_live_peer_and_ends_a_silent_one() {
+    let keepalive = SessionConfig {
+        keepalive_interval: Some(Duration::from_secs(30)),
+        ping_timeout: Duration::from_secs(5),
+        idle_timeout: None,
+        ..SessionConfig::default()
+    };
+    // A live peer answers every keepalive PING for ten (virtual) minutes.
+    let (client, _server) = pair(
+        keepalive.clone(),
+        SessionConfig {
+            idle_timeout: None,
+            ..SessionConfig::default()
+        },
+    );
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(client.close_reason(), None);
+
+    // A silent peer reads everything and answers nothing.
+    let (a, mut peer) = tokio::io::duplex(64 * 1024);
+    let (silent, connection) = connect(a, Role::Client, keepalive, DriverConfig::default());
+    let task = tokio::spawn(connection);
+    tokio::spawn(async move {
+        let mut sink = vec![0u8; 4096];
+        while peer.read(&mut sink).await.unwrap_or(0) > 0 {}
+    });
+    let started = tokio::time::Instant::now();
+    let reason = timeout(Duration::from_secs(120), silent.closed())
+        .await
+        .expect("the keepalive ends the session");
+    assert_eq!(reason, CloseReason::PingTimeout);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(35) && elapsed < Duration::from_secs(36),
+        "closed after {elapsed:?}"
+    );
+    assert_eq!(
+        timeout(LIMIT, task).await.unwrap().unwrap(),
+        CloseReason::PingTimeout
+    );
+}
+
+/// A handler that finishes its answer and drops both halves before the
+/// peer finished its side: the whole answer still arrives, then the stream
+/// is reset so the peer stops sending. (Before, the reset went out at once
+/// and threw away what was still queued: a truncated body.)
+#[tokio::test]
+async fn dropping_a_finished_writer_and_its_reader_still_delivers_every_byte() {
+    let (client, server) = pair(SessionConfig::default(), SessionConfig::default());
+    let body = Bytes::from(
+        (0..3 * 1024 * 1024)
+            .map(|i| (i % 253) as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let expected = body.clone();
+    let handler = tokio::spawn(async move {
+        let incoming = server.accept().await.unwrap();
+        let (mut send, recv) = incoming.reply(HeaderBlock::new(), false).unwrap();
+        send.send_last(body).await.unwrap();
+        drop(send);
+        drop(recv);
+        server
+    });
+    // The client never finishes its side.
+    let (mut send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+    send.send_data(Bytes::from_static(b"still talking"))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    let got = timeout(LIMIT, recv.collect(8 * 1024 * 1024))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.len(), expected.len());
+    assert!(got == expected, "the body arrived intact");
+    let _server = handler.await.unwrap();
+    // Then the server's CANCEL ends our sending half.
+    let result = timeout(LIMIT, async {
+        loop {
+            match send.send_data(Bytes::from_static(b"more")).await {
+                Ok(()) => tokio::time::sleep(Duration::from_millis(1)).await,
+                Err(e) => break e,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(
+            result,
+            Error::Reset {
+                status: RstStatus::Cancel,
+                origin: ResetOrigin::Peer,
+                ..
+            }
+        ),
+        "{result:?}"
+    );
+}
+
+/// A task that polls its waits again and again (a `select!` loop with a
+/// timer) must not grow the session's lists of waiters. Every stored
+/// waker is a clone of the task's, so counting the clones alive counts
+/// the list.
+#[tokio::test]
+async fn waits_polled_in_a_loop_do_not_pile_up() {
+    use std::future::Future;
+    use std::task::{Wake, Waker};
+
+    struct Counted;
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    let (a, mut peer) = tokio::io::duplex(64 * 1024);
+    let config = SessionConfig {
+        assumed_peer_max_concurrent_streams: 1,
+        ..SessionConfig::default()
+    };
+    let (client, connection) = connect(a, Role::Client, config, DriverConfig::default());
+    let task = tokio::spawn(connection);
+    let _first = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+
+    let counted = Arc::new(Counted);
+    let waker = Waker::from(counted.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut closed = std::pin::pin!(client.closed());
+    let mut settings = std::pin::pin!(client.peer_settings_received());
+    let mut open = std::pin::pin!(client.open_stream(OpenStream::new(HeaderBlock::new())));
+    for _ in 0..1_000 {
+        assert!(closed.as_mut().poll(&mut cx).is_pending());
+        assert!(settings.as_mut().poll(&mut cx).is_pending());
+        assert!(open.as_mut().poll(&mut cx).is_pending());
+    }
+    // Ours, the one in `waker`, and one per list.
+    assert!(
+        Arc::strong_count(&counted) <= 5,
+        "{} wakers kept",
+        Arc::strong_count(&counted)
+    );
+    // The waits still end when the connection goes.
+    drop(peer.shutdown().await);
+    drop(peer);
+    let reason = timeout(LIMIT, closed).await.unwrap();
+    assert!(
+        matches!(reason, CloseReason::ConnectionLost(_)),
+        "{reason:?}"
+    );
+    assert!(settings.await.is_err());
+    assert!(open.await.is_err());
+    timeout(LIMIT, task).await.unwrap().unwrap();
+}
+
+/// Several tasks accepting on clones of one handle: every stream reaches
+/// one of them, and when the session ends every one of them returns.
+#[tokio::test]
+async fn several_acceptors_all_return_when_the_session_ends() {
+    let (client, server) = pair(SessionConfig::default(), SessionConfig::default());
+    let mut acceptors = Vec::new();
+    for _ in 0..4 {
+        let server = server.clone();
+        acceptors.push(tokio::spawn(async move {
+            let mut n = 0;
+            while let Some(incoming) = server.accept().await {
+                drop(incoming.reply(HeaderBlock::new(), true));
+                n += 1;
+            }
+            n
+        }));
+    }
+    // Let all four wait, then open streams one at a time.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..20 {
+        let (_send, mut recv) = client
+            .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+            .await
+            .unwrap();
+        timeout(LIMIT, recv.headers()).await.unwrap().unwrap();
+    }
+    client.close();
+    let mut total = 0;
+    for acceptor in acceptors {
+        total += timeout(LIMIT, acceptor)
+            .await
+            .expect("an acceptor hung after the session ended")
+            .unwrap();
+    }
+    assert_eq!(total, 20);
+}
+
+/// `RecvStream::reset` with unread data: the session window those bytes
+/// held is given back, so later streams still flow under a small window.
+#[tokio::test]
+async fn a_reader_reset_gives_back_the_session_window_of_unread_data() {
+    let small = SessionConfig {
+        session_window: 65_536,
+        stream_window: 65_536,
+        ..SessionConfig::default()
+    };
+    let (client, server) = pair(small.clone(), small);
+    let answers = tokio::spawn(async move {
+        while let Some(incoming) = server.accept().await {
+            tokio::spawn(async move {
+                let (mut send, _recv) = incoming.reply(HeaderBlock::new(), false).unwrap();
+                let _ = send.send_last(Bytes::from(vec![9u8; 60_000])).await;
+            });
+        }
+    });
+    // First stream: 60,000 bytes arrive, nobody reads them, the reader resets.
+    let (_send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    // The stream closes in the session once the whole answer (and its FIN)
+    // is buffered for the reader.
+    timeout(LIMIT, async {
+        while client.stats().streams > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap();
+    recv.reset(RstStatus::Cancel);
+    // Second stream: needs the session window back.
+    let (_send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()).fin(true))
+        .await
+        .unwrap();
+    recv.headers().await.unwrap();
+    let body = timeout(LIMIT, recv.collect(100_000))
+        .await
+        .expect("the second answer is not held back by the first one's unread bytes")
+        .unwrap();
+    assert_eq!(body.len(), 60_000);
+    answers.abort();
+}

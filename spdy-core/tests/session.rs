@@ -677,6 +677,7 @@ fn no_flow_control_mode_ignores_windows_both_ways() {
         SessionConfig {
             stream_window: 1000,
             session_window: 65_536,
+            max_send_buffer: 64 * 1024,
             ..SessionConfig::spdystream_compatible()
         },
     );
@@ -1653,4 +1654,85 @@ fn lowering_our_window_still_accepts_data_already_in_flight() {
     // A new stream gets the new window.
     h.send(&[syn(3, false), data(3, &[0; 10_001], false)]);
     assert_eq!(h.sent(), vec![rst(3, RstStatus::FlowControlError)]);
+}
+
+#[test]
+fn reset_when_sent_lets_the_queued_body_and_fin_out_first() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, false), wu(0, 1_000_000), wu(1, 1_000_000)]);
+    h.events();
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.session
+        .send_data(id(1), Bytes::from(vec![3u8; 40_000]), true)
+        .unwrap();
+    h.session.reset_when_sent(id(1), RstStatus::Cancel);
+    assert!(h.session.is_open(id(1)), "not before the FIN is out");
+    let sent = h.sent();
+    let payload: usize = sent
+        .iter()
+        .map(|f| match f {
+            Frame::Data(d) => d.payload.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(payload, 40_000);
+    let fin_at = sent
+        .iter()
+        .position(|f| matches!(f, Frame::Data(d) if d.fin))
+        .unwrap();
+    assert_eq!(sent.last(), Some(&rst(1, RstStatus::Cancel)));
+    assert_eq!(fin_at, sent.len() - 2, "RST right after the FIN");
+    assert_eq!(
+        h.events(),
+        vec![Event::Reset {
+            stream_id: id(1),
+            status: RstStatus::Cancel,
+            origin: ResetOrigin::Local
+        }]
+    );
+    // Without a FIN queued it resets at once.
+    h.send(&[syn(3, false)]);
+    h.session.reply(id(3), resp(), false).unwrap();
+    h.session.reset_when_sent(id(3), RstStatus::Cancel);
+    assert!(!h.session.is_open(id(3)));
+    // If the peer finishes first, the stream simply closes.
+    h.send(&[syn(5, false)]);
+    h.session.reply(id(5), resp(), false).unwrap();
+    h.session
+        .send_data(id(5), Bytes::from_static(b"x"), true)
+        .unwrap();
+    h.session.reset_when_sent(id(5), RstStatus::Cancel);
+    h.send(&[data(5, b"", true)]);
+    h.events();
+    let sent = h.sent();
+    assert!(!sent.contains(&rst(5, RstStatus::Cancel)), "{sent:?}");
+    assert!(
+        h.events()
+            .contains(&Event::StreamClosed { stream_id: id(5) })
+    );
+}
+
+#[test]
+fn a_deferred_reset_that_drains_the_session_comes_before_closed() {
+    let mut h = Harness::server();
+    h.send(&[syn(1, false)]);
+    h.events();
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.session
+        .send_data(id(1), Bytes::from_static(b"last words"), true)
+        .unwrap();
+    h.session.goaway(GoAwayStatus::Ok);
+    h.session.reset_when_sent(id(1), RstStatus::Cancel);
+    h.sent();
+    assert_eq!(
+        h.events(),
+        vec![
+            Event::Reset {
+                stream_id: id(1),
+                status: RstStatus::Cancel,
+                origin: ResetOrigin::Local
+            },
+            Event::Closed(CloseReason::Graceful)
+        ]
+    );
 }

@@ -41,6 +41,7 @@ mod error;
 mod handler;
 pub mod http1;
 mod info;
+pub mod kube;
 mod linger;
 mod prefixed;
 mod server;
@@ -49,6 +50,7 @@ pub mod static_files;
 pub mod tls;
 pub mod transport;
 pub mod tunnel;
+pub mod upgrade;
 mod writer;
 
 pub use config::ServerConfig;
@@ -60,9 +62,6 @@ pub use spdy_client::{Body, BoxError, RecvBody};
 pub use writer::ResponseWriter;
 
 pub use spdy_core as core;
-
-pub mod kube;
-pub mod upgrade;
 
 /// The `content-length` of a message, if valid.
 pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -15,6 +15,28 @@
 //! The hyper connection must be served with upgrades enabled
 //! (`http1::Builder::serve_connection(io, service).with_upgrades()`).
 //!
+//! # Raw bidirectional streams
+//!
+//! The session on an upgraded connection carries streams as Go spdystream
+//! offers them, with no HTTP meaning: a stream has whatever headers its
+//! opener gives it (`streamtype: stdout`, `port: 8080`, ...), data flows
+//! both ways, and either end may open streams:
+//!
+//! - open: [`SessionHandle::open_stream`] (we are the server, so our
+//!   streams have even ids; the peer must accept server-opened streams, as
+//!   spdystream does); accept: [`SessionHandle::accept`], then
+//!   `IncomingStream::reply` (or `refuse`);
+//! - half-close: `SendStream::finish` (FIN); the other direction goes on;
+//! - reset: `SendStream::reset` (RST_STREAM) — a dropped unfinished
+//!   `SendStream` resets too, so finish write-only streams explicitly;
+//! - ping: [`SessionHandle::ping`];
+//! - shutdown: [`SessionHandle::close`], or drop every handle.
+//!
+//! The session runs without flow control ([`upgraded_session_config`]):
+//! spdystream never sends WINDOW_UPDATE, so a window would stall after
+//! 64 KiB. TCP back-pressure and the driver's receive buffer bound (see
+//! `DriverConfig::max_buffered_recv`) still bound memory.
+//!
 //! ```no_run
 //! use std::convert::Infallible;
 //! use bytes::Bytes;

@@ -6,10 +6,14 @@
 //! - `cargo xtask fuzz TARGET [--seconds N]`: run a cargo-fuzz target
 //!   (needs a nightly toolchain and cargo-fuzz).
 //! - `cargo xtask bench`: run every benchmark.
+//! - `cargo xtask conformance [--filter PATTERN] [--no-peers]`: every
+//!   scenario against every end, then the interop suites; a table and a
+//!   summary line.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod conformance;
 mod frames;
 
 const USAGE: &str = "\
@@ -29,6 +33,13 @@ commands:
                         N seconds (default 60); needs a nightly toolchain and
                         `cargo install cargo-fuzz`
   bench                 run the benchmarks of every crate
+  conformance [--filter PATTERN] [--no-peers]
+                        replay every scenario (conformance/scenarios) against
+                        every end, then the interop suites (real peers,
+                        Wireshark); print a table (result, end, case) and
+                        `conformance: N passed, M failed`; --filter keeps the
+                        cases whose name contains PATTERN; --no-peers skips
+                        the interop suites
 ";
 
 fn main() -> ExitCode {
@@ -39,6 +50,7 @@ fn main() -> ExitCode {
         ["frames", "encode", rest @ ..] => frames::encode(rest),
         ["fuzz", rest @ ..] => fuzz(rest),
         ["bench", rest @ ..] => bench(rest),
+        ["conformance", rest @ ..] => conformance::run(rest),
         ["help" | "--help" | "-h"] | [] => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

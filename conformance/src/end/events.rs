@@ -139,6 +139,19 @@ pub enum AppEvent {
         /// Why.
         error: ErrorNote,
     },
+    /// What the peer's SETTINGS said, as the session applied them.
+    PeerSettings {
+        /// MAX_CONCURRENT_STREAMS, if sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max_concurrent_streams: Option<u32>,
+        /// INITIAL_WINDOW_SIZE, if sent.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        initial_window_size: Option<u32>,
+        /// Every value by id number.
+        values: std::collections::BTreeMap<u32, u32>,
+        /// Values to persist by id number.
+        persisted: std::collections::BTreeMap<u32, u32>,
+    },
     /// The connection task ended.
     SessionClosed {
         /// Why.
@@ -183,6 +196,29 @@ pub enum ErrorNote {
     },
     /// No answer in time.
     Timeout,
+    /// An error of the HTTP layer with no protocol code (an invalid
+    /// response, a request that could not be sent, ...).
+    Http {
+        /// What it said.
+        detail: String,
+    },
+}
+
+impl ErrorNote {
+    /// The note for a boxed error from a body: a driver error when it is
+    /// one, else its text.
+    pub fn from_boxed(error: &(dyn std::error::Error + Send + Sync + 'static)) -> ErrorNote {
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = current {
+            if let Some(driver) = e.downcast_ref::<Error>() {
+                return driver.into();
+            }
+            current = e.source();
+        }
+        ErrorNote::Http {
+            detail: error.to_string(),
+        }
+    }
 }
 
 impl From<&Error> for ErrorNote {
@@ -345,4 +381,25 @@ impl BodyCounter {
 /// Headers as a note.
 pub fn headers_note(block: &HeaderBlock) -> HeadersNote {
     HeadersNote::from_block(block)
+}
+
+/// The values of one header of an `http::HeaderMap` in the notation: text,
+/// a list of texts for several values, or hex for bytes that are not UTF-8.
+pub fn header_value_note(
+    headers: &http::HeaderMap,
+    name: &http::HeaderName,
+) -> crate::notation::HeaderValueNote {
+    use crate::notation::{HeaderValueNote, to_hex};
+    let raw: Vec<&[u8]> = headers.get_all(name).iter().map(|v| v.as_bytes()).collect();
+    let texts: Option<Vec<String>> = raw
+        .iter()
+        .map(|v| std::str::from_utf8(v).ok().map(str::to_owned))
+        .collect();
+    match (texts, raw.as_slice()) {
+        (Some(mut texts), _) if texts.len() == 1 => HeaderValueNote::Text(texts.remove(0)),
+        (Some(texts), _) => HeaderValueNote::List(texts),
+        (None, values) => HeaderValueNote::Hex {
+            hex: to_hex(&values.join(&0u8), false),
+        },
+    }
 }

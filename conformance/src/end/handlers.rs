@@ -191,7 +191,13 @@ pub(crate) async fn serve(
         }
         Handler::Fixed(fixed) => {
             let bytes = fixed.bytes();
-            let (mut send, mut recv) = match incoming.reply(ok_headers(), bytes.is_empty()) {
+            let mut reply = ok_headers();
+            if let Ok(extra) = fixed.headers.to_block() {
+                for pair in extra.pairs() {
+                    reply.push(pair.name.clone(), pair.value.clone());
+                }
+            }
+            let (mut send, mut recv) = match incoming.reply(reply, bytes.is_empty()) {
                 Ok(halves) => halves,
                 Err(error) => return recorder.app(send_error(&error)),
             };
@@ -255,7 +261,7 @@ pub(crate) async fn serve(
                         associated_to: id,
                     });
                     let result = match push_send.send_headers(ok_headers(), false) {
-                        Ok(()) => push_send.send_last(Bytes::from(spec.body.clone())).await,
+                        Ok(()) => push_send.send_last(Bytes::from(spec.body_bytes())).await,
                         Err(error) => Err(error),
                     };
                     if let Err(error) = result {
@@ -423,6 +429,16 @@ impl Common {
             Action::Goaway { status } => goaway_status(status).map(|s| session.goaway(s)),
             Action::Close => {
                 session.close();
+                Ok(())
+            }
+            Action::PeerSettings => {
+                let settings = session.peer_settings();
+                self.recorder.app(AppEvent::PeerSettings {
+                    max_concurrent_streams: settings.max_concurrent_streams,
+                    initial_window_size: settings.initial_window_size,
+                    values: settings.values.iter().map(|(k, (v, _))| (*k, *v)).collect(),
+                    persisted: settings.persisted.clone(),
+                });
                 Ok(())
             }
             Action::Settings {

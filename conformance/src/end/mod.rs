@@ -2,11 +2,15 @@
 //! of an in-memory connection, doing what the scenario's handler and
 //! actions say and reporting what its application sees as [`AppEvent`]s.
 //!
-//! An end is a small type implementing [`End`]; adding one (say, the HTTP
-//! server once it exists) means adding it to [`all_ends`].
+//! Ends: the session engine with raw streams in both roles
+//! ([`RawServer`], [`RawClient`]) and the HTTP layer ([`HttpServer`],
+//! [`HttpClient`]). An end is a small type implementing [`End`]; adding
+//! one means adding it to [`all_ends`].
 
 mod events;
 mod handlers;
+mod http_client;
+mod http_server;
 mod raw_client;
 mod raw_server;
 
@@ -17,6 +21,8 @@ use tokio::io::DuplexStream;
 pub use events::{
     AppEvent, BodyCounter, ErrorNote, ReasonNote, body_summary, goaway_name, rst_name,
 };
+pub use http_client::HttpClient;
+pub use http_server::HttpServer;
 pub use raw_client::RawClient;
 pub use raw_server::RawServer;
 
@@ -63,7 +69,7 @@ pub trait Running {
 
 /// Every end, in table order.
 pub fn all_ends() -> Vec<&'static dyn End> {
-    vec![&RawServer, &RawClient]
+    vec![&RawServer, &RawClient, &HttpServer, &HttpClient]
 }
 
 /// How long an end's own waits (a PING's answer) last unless a scenario says otherwise.

@@ -74,7 +74,7 @@ impl SessionHandle {
                     Poll::Ready(Ok(id))
                 }
                 Err(SendError::StreamLimit { .. }) => {
-                    state.open_waiters.push(cx.waker().clone());
+                    super::shared::register(&mut state.open_waiters, cx.waker());
                     Poll::Pending
                 }
                 Err(error) => Poll::Ready(Err(Error::from(error))),
@@ -98,7 +98,7 @@ impl SessionHandle {
             if state.closed.is_some() {
                 return Poll::Ready(None);
             }
-            state.accept_waker = Some(cx.waker().clone());
+            super::shared::register(&mut state.accept_waiters, cx.waker());
             Poll::Pending
         })
         .await
@@ -149,7 +149,7 @@ impl SessionHandle {
             if let Some(error) = state.closed_error() {
                 return Poll::Ready(Err(error));
             }
-            state.settings_waiters.push(cx.waker().clone());
+            super::shared::register(&mut state.settings_waiters, cx.waker());
             Poll::Pending
         })
         .await
@@ -200,7 +200,7 @@ impl SessionHandle {
             match &state.closed {
                 Some(reason) => Poll::Ready(reason.clone()),
                 None => {
-                    state.close_waiters.push(cx.waker().clone());
+                    super::shared::register(&mut state.close_waiters, cx.waker());
                     Poll::Pending
                 }
             }

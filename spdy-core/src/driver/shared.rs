@@ -58,7 +58,8 @@ pub(crate) struct Shared {
     pub(crate) session: Session,
     pub(crate) slots: HashMap<StreamId, Slot>,
     pub(crate) incoming: VecDeque<Incoming>,
-    pub(crate) accept_waker: Option<Waker>,
+    /// Tasks waiting in `accept` (several handles may accept at once).
+    pub(crate) accept_waiters: Vec<Waker>,
     pub(crate) open_waiters: Vec<Waker>,
     pub(crate) pings: HashMap<u32, oneshot::Sender<Duration>>,
     pub(crate) closed: Option<CloseReason>,
@@ -72,6 +73,15 @@ pub(crate) struct Shared {
     pub(crate) handles: usize,
 }
 
+/// Adds `waker` to a list of tasks to wake, unless it is already there: a
+/// task polled again and again while it waits (in a `select!` loop, say)
+/// must not grow the list.
+pub(crate) fn register(waiters: &mut Vec<Waker>, waker: &Waker) {
+    if !waiters.iter().any(|w| w.will_wake(waker)) {
+        waiters.push(waker.clone());
+    }
+}
+
 /// The lock around [`Shared`].
 #[derive(Clone)]
 pub(crate) struct SharedRef(Arc<Mutex<Shared>>);
@@ -82,7 +92,7 @@ impl SharedRef {
             session,
             slots: HashMap::new(),
             incoming: VecDeque::new(),
-            accept_waker: None,
+            accept_waiters: Vec::new(),
             open_waiters: Vec::new(),
             pings: HashMap::new(),
             closed: None,
@@ -153,7 +163,7 @@ impl Shared {
 
     /// Forgets what a stream's reader never took; the payload's credit goes
     /// back to the peer.
-    fn discard_unread(&mut self, id: StreamId) {
+    pub(crate) fn discard_unread(&mut self, id: StreamId) {
         let Some(slot) = self.slots.get_mut(&id) else {
             return;
         };
@@ -199,9 +209,16 @@ impl Shared {
         };
         if !slot.recv_alive && !slot.send_alive {
             let finished = slot.closed || slot.reset.is_some() || (slot.send_finished && slot.fin);
+            let send_finished = slot.send_finished;
             self.slots.remove(&id);
             if !finished {
-                self.session.reset(id, RstStatus::Cancel, now);
+                if send_finished {
+                    // Our half ended cleanly: let what is queued and the FIN
+                    // go out, then tell the peer to stop sending.
+                    self.session.reset_when_sent(id, RstStatus::Cancel);
+                } else {
+                    self.session.reset(id, RstStatus::Cancel, now);
+                }
             }
         }
         self.wake_driver();
@@ -236,7 +253,7 @@ impl Shared {
                     fin,
                     unidirectional,
                 });
-                if let Some(w) = self.accept_waker.take() {
+                for w in self.accept_waiters.drain(..) {
                     w.wake();
                 }
             }
@@ -314,7 +331,7 @@ impl Shared {
                 for w in self.open_waiters.drain(..) {
                     w.wake();
                 }
-                if let Some(w) = self.accept_waker.take() {
+                for w in self.accept_waiters.drain(..) {
                     w.wake();
                 }
             }
@@ -349,7 +366,7 @@ impl Shared {
         {
             w.wake();
         }
-        if let Some(w) = self.accept_waker.take() {
+        for w in self.accept_waiters.drain(..) {
             w.wake();
         }
     }

@@ -295,6 +295,24 @@ impl RecvStream {
         self.id
     }
 
+    /// Resets the stream with `status` from the receiving side: what the
+    /// peer sent is unacceptable (an invalid reply, a body over a limit).
+    /// Unread data is dropped and both halves fail from now on; the sending
+    /// half, wherever it is, sends nothing more.
+    pub fn reset(&mut self, status: RstStatus) {
+        self.partial = Bytes::new();
+        let mut guard = self.shared.lock();
+        let state = &mut *guard;
+        state.session.reset(self.id, status, super::now());
+        if let Some(slot) = state.slots.get_mut(&self.id) {
+            slot.reset = Some((status, crate::session::ResetOrigin::Local));
+            slot.wake_all();
+        }
+        // The unread bytes still hold session window: give it back.
+        state.discard_unread(self.id);
+        state.wake_driver();
+    }
+
     /// The next header block (the peer's SYN_REPLY, or a HEADERS frame),
     /// waiting for one; `None` when the stream ended without more.
     pub async fn headers(&mut self) -> Result<Option<HeaderBlock>, Error> {

@@ -14,7 +14,9 @@ use super::{
     LengthRule, MAX_FRAME_LEN, Ping, RstStream, SPDY_VERSION, Settings, StreamId, SynReply,
     SynStream, WindowUpdate,
 };
-use crate::header::{DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderBlock, HeaderDecoder, HeaderEncoder};
+use crate::header::{
+    DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderBlock, HeaderCompression, HeaderDecoder, HeaderEncoder,
+};
 
 /// Default largest control frame payload accepted: room for a header block
 /// at the default inflated bound plus deflate's framing overhead.
@@ -406,10 +408,17 @@ impl Default for FrameEncoder {
 }
 
 impl FrameEncoder {
-    /// An encoder with the default compression parameters.
+    /// An encoder with zlib deflate at level 1 for header blocks.
     pub fn new() -> Self {
         FrameEncoder {
             headers: HeaderEncoder::new(),
+        }
+    }
+
+    /// An encoder whose header blocks are compressed as `compression` says.
+    pub fn with_compression(compression: HeaderCompression) -> Self {
+        FrameEncoder {
+            headers: HeaderEncoder::with_compression(compression),
         }
     }
 

@@ -27,7 +27,7 @@ mod http_map;
 pub use block::{HeaderBlock, HeaderPair};
 pub use decoder::{DEFAULT_MAX_HEADER_BLOCK_SIZE, HeaderDecoder};
 pub use dictionary::{DICTIONARY, DICTIONARY_ID};
-pub use encoder::HeaderEncoder;
+pub use encoder::{HeaderCompression, HeaderEncoder};
 pub use http_map::{
     HOP_BY_HOP_HEADERS, HttpMapError, block_to_header_map, block_to_request, block_to_response,
     header_map_into_block, request_to_block, response_to_block,

@@ -48,6 +48,58 @@ fn round_trip_through_shared_contexts() {
 }
 
 #[test]
+fn stored_encoding_is_byte_for_byte_what_zlib_writes_at_level_0() {
+    let mut stored = HeaderEncoder::with_compression(HeaderCompression::Stored);
+    let mut zlib = HeaderEncoder::with_level(0);
+    let mut big = HeaderBlock::new();
+    big.push("x-big", vec![b'a'; 70_000]);
+    for (i, block) in [request_block(), HeaderBlock::new(), big, request_block()]
+        .iter()
+        .enumerate()
+    {
+        let ours = encode(&mut stored, block);
+        let theirs = encode(&mut zlib, block);
+        if i == 0 {
+            // The zlib header may name another window size (zlib-rs writes
+            // its 2 KiB); ours is the usual 32 KiB, and valid.
+            assert_eq!(u16::from_be_bytes([ours[0], ours[1]]) % 31, 0);
+            assert_eq!(ours[0] & 0x0f, 8, "deflate");
+            assert_ne!(ours[1] & 0x20, 0, "FDICT");
+            assert_eq!(ours[2..], theirs[2..]);
+        } else {
+            assert_eq!(ours, theirs);
+        }
+    }
+}
+
+#[test]
+fn stored_blocks_decode_through_our_decoder_and_flate2() {
+    let mut encoder = HeaderEncoder::with_compression(HeaderCompression::Stored);
+    let mut decoder = HeaderDecoder::new(DEFAULT_MAX_HEADER_BLOCK_SIZE);
+    let mut flate = flate2::Decompress::new(true);
+    for i in 0..100 {
+        let mut block = request_block();
+        block.push("x-count", i.to_string());
+        let wire = encode(&mut encoder, &block);
+        assert_eq!(decoder.decode(&wire).unwrap(), block);
+        let mut out = Vec::with_capacity(4096);
+        let status = flate.decompress_vec(&wire, &mut out, flate2::FlushDecompress::Sync);
+        if matches!(status, Err(ref e) if e.needs_dictionary().is_some()) {
+            flate.set_dictionary(DICTIONARY).unwrap();
+            let consumed = flate.total_in() as usize;
+            flate
+                .decompress_vec(&wire[consumed..], &mut out, flate2::FlushDecompress::Sync)
+                .unwrap();
+        } else {
+            status.unwrap();
+        }
+        let mut expected = Vec::new();
+        block.write_uncompressed(&mut expected);
+        assert_eq!(out, expected);
+    }
+}
+
+#[test]
 fn a_thousand_blocks_stay_in_step() {
     let mut encoder = HeaderEncoder::new();
     let mut decoder = HeaderDecoder::new(DEFAULT_MAX_HEADER_BLOCK_SIZE);

@@ -67,7 +67,9 @@ pub enum Event {
         origin: ResetOrigin,
     },
     /// A stream that could not take more data can again (its queue drained
-    /// below [`max_send_buffer`](super::SessionConfig::max_send_buffer)).
+    /// to half of [`max_send_buffer`](super::SessionConfig::max_send_buffer)),
+    /// or everything queued on it was sent after
+    /// [`notify_when_sent`](super::Session::notify_when_sent).
     Writable {
         /// The stream.
         stream_id: StreamId,

@@ -189,7 +189,7 @@ impl Session {
         let mut session = Session {
             role,
             decoder,
-            encoder: FrameEncoder::new(),
+            encoder: FrameEncoder::with_compression(config.header_compression),
             streams: HashMap::new(),
             local_open: 0,
             peer_open: 0,

@@ -225,7 +225,7 @@ impl Session {
     /// Queues payload on a stream, with FIN when `fin`. Refused with
     /// [`SendError::BufferFull`] while the stream already holds
     /// [`max_send_buffer`](super::SessionConfig::max_send_buffer) unsent
-    /// bytes; an [`Event::Writable`] follows when it drains.
+    /// bytes; an [`Event::Writable`](super::Event::Writable) follows when it drains.
     pub fn send_data(
         &mut self,
         stream_id: StreamId,
@@ -310,6 +310,26 @@ impl Session {
         self.check_drained();
     }
 
+    /// Resets the stream with `status` once everything queued on it, FIN
+    /// included, has been sent, unless the peer finishes the stream first
+    /// (then it simply closes). For a stream whose reader went away after
+    /// its writer finished: the peer gets the whole body, then is told to
+    /// stop sending. The reset, when it happens, comes as an
+    /// [`Event::Reset`](super::Event::Reset) with origin `Local`. A stream
+    /// whose FIN is not queued is reset at once, as by
+    /// [`reset`](Session::reset).
+    pub fn reset_when_sent(&mut self, stream_id: StreamId, status: RstStatus) {
+        let Some(stream) = self.streams.get_mut(&stream_id) else {
+            return;
+        };
+        if stream.fin_queued && !stream.send_closed {
+            stream.reset_when_sent = Some(status);
+        } else {
+            let now = self.clock;
+            self.reset(stream_id, status, now);
+        }
+    }
+
     /// Gives back receive credit for `n` bytes the application consumed on
     /// `stream_id`. WINDOW_UPDATEs go out once half a window is owed, so a
     /// slow reader holds the peer back instead of growing our buffers.
@@ -356,7 +376,7 @@ impl Session {
         }
     }
 
-    /// Sends a PING; its answer arrives as [`Event::PingAnswered`].
+    /// Sends a PING; its answer arrives as [`Event::PingAnswered`](super::Event::PingAnswered).
     pub fn ping(&mut self, now: Instant) -> Result<u32, SendError> {
         self.check_open()?;
         let id = self

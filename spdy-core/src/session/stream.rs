@@ -48,6 +48,8 @@ pub(crate) struct Stream {
     pub(crate) wants_writable: bool,
     /// A flush waits; announce `Writable` once the queue is empty.
     pub(crate) wants_sent: bool,
+    /// Reset with this status once the FIN has been sent.
+    pub(crate) reset_when_sent: Option<crate::frame::RstStatus>,
 }
 
 impl Stream {
@@ -76,6 +78,7 @@ impl Stream {
             scheduled: false,
             wants_writable: false,
             wants_sent: false,
+            reset_when_sent: None,
         }
     }
 

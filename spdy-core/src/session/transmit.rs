@@ -6,7 +6,7 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::stream::Outgoing;
-use super::{CloseReason, Event, FlowControl, Session};
+use super::{CloseReason, Event, FlowControl, ResetOrigin, Session};
 use crate::frame::{Data, Frame, GoAwayStatus, HEAD_LEN, Headers, StreamId};
 
 /// Bytes for the socket, from [`Session::poll_transmit`].
@@ -147,7 +147,9 @@ impl Session {
                 }
                 None => continue,
             };
-            let room = stream.queued_bytes < self.config.max_send_buffer as usize;
+            // Writers wake once half the buffer is free, so each wake-up
+            // hands over a large piece instead of a frame's worth.
+            let room = stream.queued_bytes <= self.config.max_send_buffer as usize / 2;
             let writable = stream.wants_writable && room;
             let sent = stream.wants_sent && stream.queue.is_empty();
             if writable || sent {
@@ -164,5 +166,22 @@ impl Session {
     fn after_send(&mut self, id: StreamId) {
         self.schedule(id);
         self.maybe_finish_stream(id);
+        let deferred = self
+            .streams
+            .get(&id)
+            .filter(|s| s.send_closed && s.queue.is_empty())
+            .and_then(|s| s.reset_when_sent);
+        if let Some(status) = deferred {
+            // The FIN is out; now tell the peer to stop sending. The event
+            // comes first: the reset may end a draining session, and
+            // nothing follows `Closed`.
+            self.events.push_back(Event::Reset {
+                stream_id: id,
+                status,
+                origin: ResetOrigin::Local,
+            });
+            let now = self.clock;
+            self.reset(id, status, now);
+        }
     }
 }

@@ -75,3 +75,15 @@ pub use server::{
     PodTarget, StreamingConfig, StreamingRuntime, StreamingServer, Subresource, parse_pod_path,
 };
 pub use status::ExitStatus;
+
+/// Reads and drops what the peer sends on a stream we only write to.
+///
+/// Keeping the receiving half alive matters: when both halves of a stream
+/// are dropped before the peer has finished its side, the driver resets the
+/// stream with CANCEL at once, and data and FIN we queued but the connection
+/// task has not yet written are lost. kubectl never finishes its side of the
+/// stdout, stderr and error streams, so those halves are drained until the
+/// peer ends the stream or the session ends.
+pub(crate) fn discard_incoming(mut recv: spdy_core::driver::RecvStream) {
+    tokio::spawn(async move { while let Some(Ok(_)) = recv.data().await {} });
+}

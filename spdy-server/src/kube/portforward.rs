@@ -19,6 +19,7 @@ use tokio::io::{AsyncWriteExt, copy};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use super::discard_incoming;
 use super::names::{PORT_HEADER, REQUEST_ID_HEADER, STREAM_TYPE_HEADER, StreamType};
 
 /// One forwarded connection: the data stream to relay and the error stream
@@ -170,11 +171,12 @@ impl PortForwardStreams {
                 let Some(pair) = self.pending.remove(&request_id) else {
                     continue;
                 };
-                let (Some((error_send, _error_recv)), Some((data_send, data_recv))) =
+                let (Some((error_send, error_recv)), Some((data_send, data_recv))) =
                     (pair.error, pair.data)
                 else {
                     continue;
                 };
+                discard_incoming(error_recv);
                 return Some(PortForwardRequest {
                     port,
                     request_id,
@@ -196,7 +198,8 @@ impl PortForwardStreams {
         for id in expired {
             if let Some(pair) = self.pending.remove(&id) {
                 tracing::debug!(request_id = %id, "timed out waiting for port-forward streams");
-                if let Some((send, _recv)) = pair.error {
+                if let Some((send, recv)) = pair.error {
+                    discard_incoming(recv);
                     ErrorReporter { send }
                         .finish(Err(format!(
                             "timed out waiting for streams of request {id}"

@@ -16,6 +16,7 @@ use spdy_core::frame::RstStatus;
 use spdy_core::header::HeaderBlock;
 use tokio::time::Instant;
 
+use super::discard_incoming;
 use super::names::{RemoteCommandProtocol, STREAM_TYPE_HEADER, StreamType};
 use super::resize::ResizeEvents;
 use super::status::ExitStatus;
@@ -104,6 +105,17 @@ pub struct ExecIo {
     pub resize: Option<ResizeEvents>,
 }
 
+impl ExecIo {
+    /// Ends the output streams cleanly without writing anything: for a
+    /// runtime that could not run the command (then report why in the
+    /// status). Dropped unfinished, they would be reset instead.
+    pub async fn close(self) {
+        for mut output in [self.stdout, self.stderr].into_iter().flatten() {
+            let _ = output.finish().await;
+        }
+    }
+}
+
 /// Writes the final status, once, and ends the server's side of the
 /// streams it holds (the error stream, and stdin's sending half, whose end
 /// tells kubectl that an interactive session is over).
@@ -112,6 +124,7 @@ pub struct StatusWriter {
     protocol: RemoteCommandProtocol,
     error: Option<SendStream>,
     stdin_reply: Option<SendStream>,
+    resize_reply: Option<SendStream>,
 }
 
 impl StatusWriter {
@@ -130,10 +143,13 @@ impl StatusWriter {
                 tracing::debug!("could not write the exec status: {e}");
             }
         }
-        if let Some(mut stdin) = self.stdin_reply.take()
-            && let Err(e) = stdin.finish().await
+        for mut half in [self.stdin_reply.take(), self.resize_reply.take()]
+            .into_iter()
+            .flatten()
         {
-            tracing::debug!("could not end stdin: {e}");
+            if let Err(e) = half.finish().await {
+                tracing::debug!("could not end the server's side of a stream: {e}");
+            }
         }
     }
 }
@@ -178,6 +194,7 @@ pub async fn accept_streams(
     let mut stdout = None;
     let mut stderr = None;
     let mut resize = None;
+    let mut resize_reply = None;
     let mut received = 0;
     while received < expected {
         let incoming = match tokio::time::timeout_at(deadline, session.accept()).await {
@@ -211,12 +228,21 @@ pub async fn accept_streams(
         };
         received += 1;
         match kind {
-            StreamType::Error => error = Some(send),
             StreamType::Stdin => stdin = Some((send, recv)),
-            StreamType::Stdout => stdout = Some(send),
-            StreamType::Stderr => stderr = Some(send),
-            StreamType::Resize => resize = Some(ResizeEvents::new(recv)),
-            StreamType::Data => {}
+            StreamType::Resize => {
+                resize = Some(ResizeEvents::new(recv));
+                // kubectl never writes on the server's side of resize; the
+                // sending half ends with the session.
+                resize_reply = Some(send);
+            }
+            other => {
+                discard_incoming(recv);
+                match other {
+                    StreamType::Error => error = Some(send),
+                    StreamType::Stdout => stdout = Some(send),
+                    _ => stderr = Some(send),
+                }
+            }
         }
     }
 
@@ -242,6 +268,7 @@ pub async fn accept_streams(
             protocol,
             error,
             stdin_reply,
+            resize_reply,
         },
     })
 }

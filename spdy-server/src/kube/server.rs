@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use spdy_core::driver::{DriverConfig, SessionHandle, StreamIo};
-use spdy_core::frame::{GoAwayStatus, RstStatus};
+use spdy_core::frame::RstStatus;
 use spdy_core::session::SessionConfig;
 
 use super::names::{PORT_FORWARD_V1, REMOTE_COMMAND_PROTOCOLS, RemoteCommandProtocol};
@@ -90,7 +90,7 @@ pub trait StreamingRuntime: Send + Sync + 'static {
     /// default attach is not supported.
     fn attach(&self, target: PodTarget, io: ExecIo) -> impl Future<Output = ExitStatus> + Send {
         async move {
-            drop(io);
+            io.close().await;
             ExitStatus::Failed(format!(
                 "attach to {}/{} is not supported by this runtime",
                 target.namespace, target.pod
@@ -304,10 +304,12 @@ impl<R: StreamingRuntime> StreamingServer<R> {
             }
         };
         refuse_further_streams(upgraded.session.clone());
+        tracing::debug!(pod = %target.pod, protocol = protocol.name(), "remote command streams ready");
         let status = match kind {
             Subresource::Attach => self.runtime.attach(target, streams.io).await,
             _ => self.runtime.exec(target, request.command, streams.io).await,
         };
+        tracing::debug!(?status, "remote command ended");
         streams.status.finish(&status).await;
         finish_session(upgraded, self.config.finish_timeout).await;
     }
@@ -402,13 +404,18 @@ fn refuse_further_streams(session: SessionHandle) {
     });
 }
 
-/// Says GOAWAY and lets the client close; closes after `timeout` if not.
+/// Lets the client close the session (kubectl does once it has the
+/// status), and closes it after `timeout` if the client does not.
+///
+/// No GOAWAY is sent first: the session sends control frames ahead of
+/// queued data, and a spdystream peer stops reading at GOAWAY, so the last
+/// output and the status could be lost.
 async fn finish_session(upgraded: UpgradedSession, timeout: Duration) {
-    upgraded.session.goaway(GoAwayStatus::Ok);
     if tokio::time::timeout(timeout, upgraded.session.closed())
         .await
         .is_err()
     {
+        tracing::debug!("the client did not close the session in {timeout:?}; closing it");
         upgraded.session.close();
     }
     let _ = upgraded.finished().await;
