@@ -327,11 +327,15 @@ where
         tokio::select! {
             reason = connection.as_mut() => {
                 tracing::debug!(%reason, "session ended");
-                // Let the peer read the end of what we sent before closing.
-                tokio::select! {
-                    _ = reclaim.linger() => {}
-                    _ = force.cancelled(), if !forced => {}
-                }
+                // Let the peer read the end of what we sent before closing,
+                // on the side: the session is over for everyone else.
+                let force = force.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = reclaim.linger() => {}
+                        _ = force.cancelled() => {}
+                    }
+                });
                 return reason;
             }
             _ = accept.as_mut(), if accepting => accepting = false,
