@@ -319,7 +319,13 @@ where
     let (session, connection) =
         driver::connect(io, role, config.session.clone(), config.driver.clone());
     let mut connection = std::pin::pin!(connection);
-    let accept = serve_session(session.clone(), handler, info, graceful);
+    let accept = serve_session(
+        session.clone(),
+        handler,
+        info,
+        graceful,
+        config.body_idle_timeout,
+    );
     let mut accept = std::pin::pin!(accept);
     let mut accepting = true;
     let mut forced = false;
