@@ -426,8 +426,10 @@ impl Handler for BodyReader {
 async fn stalled_bodies_time_out_on_both_sides() {
     // A client that sends one chunk of its request body, then nothing.
     let (tx, mut outcomes) = mpsc::channel(2);
-    let mut config = ServerConfig::default();
-    config.body_idle_timeout = Some(Duration::from_millis(200));
+    let config = ServerConfig {
+        body_idle_timeout: Some(Duration::from_millis(200)),
+        ..ServerConfig::default()
+    };
     let (_server, addr, _task) = start(BodyReader(tx), config).await;
     let client = Client::connect(addr, ClientConfig::default())
         .await
