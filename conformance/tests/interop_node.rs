@@ -4,8 +4,8 @@
 //! 127.0.0.1. Bodies are checked byte for byte (SHA-256 of large ones),
 //! hundreds of streams run at once, and shutdown is exercised both ways.
 //!
-//! node and `npm ci` in conformance/peers/node are required: CI installs
-//! them (.ci/run). Without them these tests fail and say so.
+//! node is required (CI installs it); the pinned node-spdy is installed
+//! with `npm ci` on first use. Without node these tests fail and say so.
 
 #![allow(clippy::unwrap_used)]
 
@@ -27,19 +27,38 @@ fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/node")
 }
 
-/// Fails with a clear message unless node and the pinned node-spdy are installed.
+/// Fails with a clear message unless node is installed; installs the pinned
+/// node-spdy from the npm registry (`npm ci`, as .ci/run does) when a fresh
+/// clone has none yet.
 fn require_node() {
+    static INSTALLED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let node = std::process::Command::new("node").arg("--version").output();
     assert!(
         node.is_ok_and(|o| o.status.success()),
         "node is not installed: the node-spdy interop tests need it \
          (CI installs it; locally: apt-get install nodejs npm)"
     );
-    assert!(
-        peers_dir().join("node_modules/spdy/package.json").exists(),
-        "node-spdy is not installed: run `npm ci` in {} (.ci/run does)",
-        peers_dir().display()
-    );
+    let installed = INSTALLED.get_or_init(|| {
+        if peers_dir().join("node_modules/spdy/package.json").exists() {
+            return Ok(());
+        }
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(peers_dir())
+            .status()
+            .map_err(|e| format!("cannot run npm: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("`npm ci` failed with {status}"))
+        }
+    });
+    if let Err(why) = installed {
+        panic!(
+            "node-spdy is not installed in {} and could not be: {why}",
+            peers_dir().display()
+        );
+    }
 }
 
 /// Byte i of body `seed` is (i * 7 + seed) mod 256, as in interop_common.js.

@@ -103,6 +103,10 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     // The first line of stdout, for people and scripts alike.
     println!("spdyd: serving {root} on {scheme}://{bound}/ ({protocols})");
+    let insecure = if scheme == "https" { "--insecure " } else { "" };
+    println!(
+        "spdyd: fetch with `cargo run --release -p spdy-client --bin spdycat -- {insecure}{scheme}://{bound}/FILE`"
+    );
     let server = Server::new(files, config);
     let stopper = server.clone();
     let grace = Duration::from_secs(args.grace);
