@@ -25,7 +25,9 @@
 
 pub mod duration;
 pub mod end;
-pub mod notation;
+/// The YAML frame notation, kept in spdy-core (feature `notation`) so the
+/// tools and the recorder share it without depending on this crate.
+pub use spdy_core::notation;
 pub mod pattern;
 pub mod peer;
 pub mod record;

@@ -222,7 +222,9 @@ impl Client {
         // The request body keeps streaming after the response head.
         abort.disarm();
         let length = content_length(response.headers());
-        let mut response = response.map(|()| RecvBody::new(recv, length, false));
+        let idle = self.inner.config.body_idle_timeout;
+        let mut response =
+            response.map(|()| RecvBody::new(recv, length, false).with_idle_timeout(idle));
         response.extensions_mut().insert(id);
         Ok(response)
     }

@@ -15,6 +15,10 @@ pub struct ClientConfig {
     pub driver: DriverConfig,
     /// How long to wait for the peer's SYN_REPLY. Default 60 s.
     pub response_timeout: Duration,
+    /// How long reading a response body may wait for the server's next
+    /// bytes before it fails (a reader that pauses is not timed). Default
+    /// 120 s; `None` waits for ever.
+    pub body_idle_timeout: Option<Duration>,
     /// How long connecting (TCP and TLS) may take. Default 30 s.
     pub connect_timeout: Duration,
     /// Accept server push: pushed responses wait (up to this many) for
@@ -34,6 +38,7 @@ impl Default for ClientConfig {
             session: SessionConfig::default(),
             driver: DriverConfig::default(),
             response_timeout: Duration::from_secs(60),
+            body_idle_timeout: Some(Duration::from_secs(120)),
             connect_timeout: Duration::from_secs(30),
             max_pending_pushes: 0,
             authority: None,

@@ -3,10 +3,14 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::future::Future;
+use std::time::Duration;
+
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use spdy_core::driver::{self, RecvStream};
-use spdy_core::frame::StreamId;
+use spdy_core::frame::{RstStatus, StreamId};
+use tokio::time::Sleep;
 
 /// The body of a response (or, on a server, a request) arriving on a SPDY
 /// stream. Receive credit goes back to the peer as chunks are taken, so a
@@ -17,6 +21,9 @@ pub struct RecvBody {
     id: StreamId,
     content_length: Option<u64>,
     received: u64,
+    /// How long a read may wait for the peer's next bytes.
+    idle_timeout: Option<Duration>,
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl std::fmt::Debug for RecvBody {
@@ -38,7 +45,17 @@ impl RecvBody {
             id,
             content_length,
             received: 0,
+            idle_timeout: None,
+            timer: None,
         }
+    }
+
+    /// Fails a read that waits longer than `timeout` for the peer's next
+    /// bytes (the stream is then reset with CANCEL). Only waits count: a
+    /// reader that pauses is not timed.
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// The stream id.
@@ -75,6 +92,7 @@ impl RecvBody {
         };
         match stream.poll_data(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
+                self.timer = None;
                 self.received += chunk.len() as u64;
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -88,7 +106,23 @@ impl RecvBody {
                 self.stream = None;
                 Poll::Ready(None)
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let Some(timeout) = self.idle_timeout else {
+                    return Poll::Pending;
+                };
+                let timer = self
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                tracing::debug!(stream = %self.id, ?timeout, "the peer sent nothing in time");
+                if let Some(mut stream) = self.stream.take() {
+                    stream.reset(RstStatus::Cancel);
+                }
+                self.timer = None;
+                Poll::Ready(Some(Err(driver::Error::Timeout)))
+            }
         }
     }
 }

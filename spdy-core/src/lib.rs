@@ -28,4 +28,6 @@
 pub mod driver;
 pub mod frame;
 pub mod header;
+#[cfg(feature = "notation")]
+pub mod notation;
 pub mod session;

@@ -2,7 +2,7 @@
 //! network, and inspect what it answered: status, headers, body, pushes,
 //! and the exact SPDY frames the response became (SYN_REPLY header block in
 //! clear, DATA frames, FIN), printable in the YAML frame notation of
-//! `conformance::notation` for snapshot tests (insta).
+//! `spdy_core::notation` for snapshot tests (insta).
 //!
 //! The handler runs unchanged: the recorder serves it with spdy-server over
 //! an in-memory pipe and talks to it with spdy-client, so the frames are the

@@ -4,10 +4,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use conformance::notation::{FrameNote, RenderOptions, print_notes};
 use http::{HeaderMap, Request, StatusCode};
 use spdy_client::{Client, ClientConfig, response_stream_id};
 use spdy_core::frame::{Frame, FrameDecoder, StreamId};
+use spdy_core::notation::{FrameNote, RenderOptions, print_notes};
 use spdy_server::{Body, Handler, ServerConfig, serve_connection};
 
 use crate::tap::Tap;

@@ -28,6 +28,10 @@ pub struct ServerConfig {
     /// How long an HTTP/1.1 client may take to send a request's headers.
     /// Default 30 s.
     pub http1_header_timeout: Duration,
+    /// How long reading a SPDY request body may wait for the client's next
+    /// bytes before it fails and the stream is reset (a handler that pauses
+    /// is not timed). Default 60 s; `None` waits for ever.
+    pub body_idle_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +43,7 @@ impl Default for ServerConfig {
             spdy_only: false,
             handshake_timeout: Duration::from_secs(10),
             http1_header_timeout: Duration::from_secs(30),
+            body_idle_timeout: Some(Duration::from_secs(60)),
         }
     }
 }

@@ -42,6 +42,7 @@ mod handler;
 pub mod http1;
 mod info;
 pub mod kube;
+mod linger;
 mod prefixed;
 mod server;
 pub mod spdy;

@@ -315,10 +315,17 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
+    let (io, reclaim) = crate::linger::Reclaimable::new(io);
     let (session, connection) =
         driver::connect(io, role, config.session.clone(), config.driver.clone());
     let mut connection = std::pin::pin!(connection);
-    let accept = serve_session(session.clone(), handler, info, graceful);
+    let accept = serve_session(
+        session.clone(),
+        handler,
+        info,
+        graceful,
+        config.body_idle_timeout,
+    );
     let mut accept = std::pin::pin!(accept);
     let mut accepting = true;
     let mut forced = false;
@@ -326,6 +333,15 @@ where
         tokio::select! {
             reason = connection.as_mut() => {
                 tracing::debug!(%reason, "session ended");
+                // Let the peer read the end of what we sent before closing,
+                // on the side: the session is over for everyone else.
+                let force = force.clone();
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = reclaim.linger() => {}
+                        _ = force.cancelled() => {}
+                    }
+                });
                 return reason;
             }
             _ = accept.as_mut(), if accepting => accepting = false,

@@ -165,6 +165,7 @@ pub(crate) async fn serve_stream<H: Handler>(
     session: SessionHandle,
     incoming: IncomingStream,
     info: ConnectionInfo,
+    body_idle_timeout: Option<std::time::Duration>,
 ) {
     let started = Instant::now();
     let id = incoming.id();
@@ -184,7 +185,7 @@ pub(crate) async fn serve_stream<H: Handler>(
         drop(recv);
         Body::empty()
     } else {
-        Body::from(RecvBody::new(recv, length, false))
+        Body::from(RecvBody::new(recv, length, false).with_idle_timeout(body_idle_timeout))
     };
     let mut request = request.map(|()| body);
     let log = AccessLog::new(&request, &info, Some(id));
@@ -202,12 +203,14 @@ pub(crate) async fn serve_stream<H: Handler>(
 
 /// Accepts the streams of a running session and serves each on its own
 /// task, until the session ends. When `shutdown` fires, the session says
-/// GOAWAY: streams already accepted finish, new ones are refused.
+/// GOAWAY: streams already accepted finish, new ones are refused. Request
+/// bodies fail when the client sends nothing for `body_idle_timeout`.
 pub async fn serve_session<H: Handler>(
     session: SessionHandle,
     handler: Arc<H>,
     info: ConnectionInfo,
     shutdown: CancellationToken,
+    body_idle_timeout: Option<std::time::Duration>,
 ) {
     let mut draining = false;
     loop {
@@ -231,6 +234,7 @@ pub async fn serve_session<H: Handler>(
             session.clone(),
             incoming,
             info.clone(),
+            body_idle_timeout,
         ));
     }
 }

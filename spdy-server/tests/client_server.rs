@@ -408,3 +408,87 @@ async fn handler_fn_and_http1_on_the_same_port() {
     })
     .await;
 }
+
+/// Reads the request body and reports how reading ended.
+struct BodyReader(mpsc::Sender<String>);
+
+impl Handler for BodyReader {
+    async fn serve(&self, request: Request<Body>, _response: &mut ResponseWriter) {
+        let outcome = match request.into_body().to_bytes(1 << 20).await {
+            Ok(body) => format!("{} bytes", body.len()),
+            Err(error) => error.to_string(),
+        };
+        let _ = self.0.send(outcome).await;
+    }
+}
+
+#[tokio::test]
+async fn stalled_bodies_time_out_on_both_sides() {
+    // A client that sends one chunk of its request body, then nothing.
+    let (tx, mut outcomes) = mpsc::channel(2);
+    let config = ServerConfig {
+        body_idle_timeout: Some(Duration::from_millis(200)),
+        ..ServerConfig::default()
+    };
+    let (_server, addr, _task) = start(BodyReader(tx), config).await;
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
+    let (chunks_tx, chunks_rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(1);
+    chunks_tx.send(Ok(Bytes::from("first"))).await.unwrap();
+    struct Chunks(mpsc::Receiver<Result<Bytes, std::io::Error>>);
+    impl futures_core::Stream for Chunks {
+        type Item = Result<Bytes, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            self.0.poll_recv(cx)
+        }
+    }
+    let request = Request::post("http://test.local/")
+        .body(Body::from_stream(Chunks(chunks_rx)))
+        .unwrap();
+    let sending = tokio::spawn(async move { client.send(request).await });
+    let outcome = within(outcomes.recv()).await.unwrap();
+    assert!(outcome.contains("timed out"), "{outcome}");
+    // The stream was reset: the client's request fails.
+    assert!(within(sending).await.unwrap().is_err());
+    drop(chunks_tx);
+
+    // A server that answers, sends one chunk, then nothing.
+    let (io_client, io_server) = tokio::io::duplex(64 * 1024);
+    let (server, connection) = connect(
+        io_server,
+        Role::Server,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    tokio::spawn(connection);
+    tokio::spawn(async move {
+        let incoming = server.accept().await.unwrap();
+        let mut reply = spdy_core::header::HeaderBlock::new();
+        reply.push(":status", "200");
+        reply.push(":version", "HTTP/1.1");
+        let (mut send, _recv) = incoming.reply(reply, false).unwrap();
+        send.send_data(Bytes::from("partial")).await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    let config = ClientConfig {
+        body_idle_timeout: Some(Duration::from_millis(200)),
+        ..ClientConfig::default()
+    };
+    let client = Client::new(io_client, config.authority("test.local"));
+    let mut response = within(client.send(Request::get("/").body(Body::empty()).unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(response.body_mut().data()).await.unwrap().unwrap(),
+        "partial"
+    );
+    let error = within(response.body_mut().data())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error, spdy_core::driver::Error::Timeout);
+}

@@ -288,6 +288,7 @@ async fn the_same_files_over_http1() {
             .header("range", "bytes=10-19")
             .body(http_body_util::Empty::<Bytes>::new())
             .unwrap();
+        sender.ready().await.unwrap();
         let response = sender.send_request(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(response.headers()["content-length"], "10");
@@ -297,6 +298,7 @@ async fn the_same_files_over_http1() {
             .header("host", "media.local")
             .body(http_body_util::Empty::<Bytes>::new())
             .unwrap();
+        sender.ready().await.unwrap();
         let response = sender.send_request(request).await.unwrap();
         assert_eq!(response.headers()["content-length"], MOVIE_LEN.to_string());
     })

@@ -126,6 +126,7 @@ async fn requests_flow_through_the_tunnel() {
     assert!(proxy.has_origin());
     within(async {
         let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/hello", ""))
             .await
@@ -133,12 +134,14 @@ async fn requests_flow_through_the_tunnel() {
         assert_eq!(response.status(), StatusCode::OK);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "hello through the tunnel");
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("POST", "/echo", "sent up the tunnel"))
             .await
             .unwrap();
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "sent up the tunnel");
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/none", ""))
             .await
@@ -156,6 +159,7 @@ async fn a_100_mb_response_streams_in_bounded_memory() {
     let mut peak = 0u64;
     let (digest, received) = tokio::time::timeout(LIMIT * 3, async {
         let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/big", ""))
             .await
@@ -203,6 +207,7 @@ async fn a_client_that_disconnects_mid_transfer_frees_the_stream() {
     let (addr, _proxy) = tunnel(tx).await;
     within(async {
         let (mut sender, connection) = http1(addr).await;
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/endless", ""))
             .await
@@ -232,6 +237,7 @@ async fn a_client_that_disconnects_mid_transfer_frees_the_stream() {
         );
         // The tunnel carries on.
         let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/hello", ""))
             .await
@@ -250,6 +256,7 @@ async fn without_an_origin_the_proxy_answers_503() {
     tokio::spawn(async move { proxy.run(origins, public).await });
     within(async {
         let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
         let response = sender
             .send_request(request("GET", "/hello", ""))
             .await

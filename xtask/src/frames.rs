@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use bytes::BytesMut;
-use conformance::notation::{FrameNote, RenderOptions, parse_notes, print_notes};
 use spdy_core::frame::{DecoderConfig, Frame, FrameDecoder, FrameEncoder, HEAD_LEN};
+use spdy_core::notation::{FrameNote, RenderOptions, parse_notes, print_notes};
 
 pub(crate) fn decode(args: &[&str]) -> Result<(), String> {
     let mut path = None;

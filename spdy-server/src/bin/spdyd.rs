@@ -7,6 +7,7 @@
 //! (`RUST_LOG`, default `info`: one access line per stream); Ctrl-C (or
 //! SIGTERM) drains gracefully, a second Ctrl-C stops at once.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -101,8 +102,15 @@ async fn run(args: Args) -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    // The first line of stdout, for people and scripts alike.
-    println!("spdyd: serving {root} on {scheme}://{bound}/ ({protocols})");
+    // The first line of stdout, for people and scripts alike; the second
+    // says how to fetch. A reader that closed stdout must not stop the
+    // server, so write errors are ignored.
+    let insecure = if scheme == "https" { "--insecure " } else { "" };
+    let _ = writeln!(
+        std::io::stdout(),
+        "spdyd: serving {root} on {scheme}://{bound}/ ({protocols})\n\
+         spdyd: fetch with `cargo run --release -p spdy-client --bin spdycat -- {insecure}{scheme}://{bound}/FILE`"
+    );
     let server = Server::new(files, config);
     let stopper = server.clone();
     let grace = Duration::from_secs(args.grace);

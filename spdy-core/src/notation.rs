@@ -43,17 +43,17 @@
 
 use std::fmt;
 
+use crate::frame::{
+    Data, Frame, FrameEncoder, GoAway, GoAwayStatus, Headers, Ignored, Ping, Priority, RstStatus,
+    RstStream, SettingEntry, SettingFlags, SettingId, Settings, StreamId, SynReply, SynStream,
+    WindowUpdate,
+};
+use crate::header::HeaderBlock;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
-use spdy_core::frame::{
-    Data, Frame, FrameEncoder, GoAway, GoAwayStatus, Headers, Ignored, Ping, Priority, RstStatus,
-    RstStream, SettingEntry, SettingFlags, SettingId, Settings, StreamId, SynReply, SynStream,
-    WindowUpdate,
-};
-use spdy_core::header::HeaderBlock;
 
 /// One frame in the notation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,7 +312,7 @@ pub enum NoteError {
     Invalid(String),
     /// The frame encoder refused the frame.
     #[error(transparent)]
-    Encode(#[from] spdy_core::frame::EncodeError),
+    Encode(#[from] crate::frame::EncodeError),
 }
 
 fn invalid(message: impl Into<String>) -> NoteError {

@@ -1,16 +1,16 @@
 //! spdycat -v prints frames with spdy_client::trace::frame_yaml; what it
-//! prints must read back, through the conformance notation, as the frame
-//! conformance::notation itself would note.
+//! prints must parse back, through the frame notation, as the note of the
+//! same frame: quoting, binary values and long payloads included.
 
 #![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
-use conformance::notation::{FrameNote, RenderOptions, parse_notes};
 use spdy_core::frame::{
     Data, Frame, GoAway, GoAwayStatus, Headers, Ignored, Ping, Priority, RstStatus, RstStream,
     SettingEntry, SettingFlags, SettingId, Settings, StreamId, SynReply, SynStream, WindowUpdate,
 };
 use spdy_core::header::HeaderBlock;
+use spdy_core::notation::{FrameNote, RenderOptions, parse_notes};
 
 fn block() -> HeaderBlock {
     let mut block = HeaderBlock::new();
