@@ -128,6 +128,8 @@ pub struct Connection<IO> {
     timer: Pin<Box<Sleep>>,
     /// Every handle is gone and our GOAWAY is queued.
     winding_down: bool,
+    /// What the socket did since the session last looked.
+    outcome: IoOutcome,
 }
 
 impl<IO> Connection<IO> {
@@ -142,25 +144,50 @@ impl<IO> Connection<IO> {
             write_stalled_since: None,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             winding_down: false,
+            outcome: IoOutcome::default(),
         }
     }
+}
+
+/// What the socket did while the lock was not held, for the session to
+/// learn under the next lock.
+#[derive(Debug, Default)]
+struct IoOutcome {
+    /// Bytes arrived in `read_buf`.
+    read: bool,
+    /// The connection ended (EOF, a failed read or write, a write stall):
+    /// why, for `connection_lost`.
+    lost: Option<String>,
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
     type Output = CloseReason;
 
+    /// Alternates two phases until neither makes progress: under the lock,
+    /// the session takes what was read, acts on its timers, hands events to
+    /// the handles and fills the write queue; without the lock, the socket
+    /// is read and written. Socket calls (a TLS stream encrypts inside
+    /// `poll_write`) never hold up the handles.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CloseReason> {
         let this = self.get_mut();
         let shared = this.shared.clone();
-        let mut state = shared.lock();
-        match &state.driver_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => state.driver_waker = Some(cx.waker().clone()),
-        }
         for _ in 0..MAX_ROUNDS_PER_POLL {
             let now = super::now();
+            // ----- with the lock: the session's work -----
+            let mut state = shared.lock();
+            match &state.driver_waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => state.driver_waker = Some(cx.waker().clone()),
+            }
             let mut progress = false;
-
+            if std::mem::take(&mut this.outcome.read) {
+                state.session.receive(&mut this.read_buf, now);
+                progress = true;
+            }
+            if let Some(why) = this.outcome.lost.take() {
+                state.session.connection_lost(why);
+                progress = true;
+            }
             if state.handles == 0 && !state.incoming.is_empty() {
                 // Nobody can accept them any more.
                 state.refuse_unaccepted(now);
@@ -176,7 +203,6 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 state.session.goaway(crate::frame::GoAwayStatus::Ok);
                 progress = true;
             }
-
             // Timers of the session.
             if let Some(deadline) = state.session.poll_timeout()
                 && now >= deadline
@@ -184,46 +210,12 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 state.session.handle_timeout(now);
                 progress = true;
             }
-
-            // Read, unless the application is behind.
-            if !this.read_closed
-                && !state.session.is_closed()
-                && state.buffered < this.config.max_buffered_recv
-            {
-                if this.read_buf.capacity() - this.read_buf.len() < this.config.read_chunk / 4 {
-                    this.read_buf.reserve(this.config.read_chunk);
-                }
-                match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.read_buf)
-                {
-                    Poll::Ready(Ok(n)) => {
-                        progress = true;
-                        if n == 0 {
-                            this.read_closed = true;
-                            state
-                                .session
-                                .connection_lost("the peer closed the connection");
-                        } else {
-                            state.session.receive(&mut this.read_buf, now);
-                        }
-                    }
-                    Poll::Ready(Err(error)) => {
-                        progress = true;
-                        this.read_closed = true;
-                        state
-                            .session
-                            .connection_lost(format!("read failed: {error}"));
-                    }
-                    Poll::Pending => {}
-                }
-            }
-
             // Hand events to the handles.
             while let Some(event) = state.session.poll_event() {
                 state.dispatch(event);
                 progress = true;
             }
-
-            // Write.
+            // Fill the write queue.
             while this.write.len < WRITE_HIGH_WATER {
                 match state.session.poll_transmit(now) {
                     Some(transmit) => {
@@ -238,59 +230,6 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 state.dispatch(event);
             }
             this.write.seal();
-            while !this.write.is_empty() && !this.read_closed_for_writes() {
-                let slices: Vec<IoSlice<'_>> = this
-                    .write
-                    .chunks
-                    .iter()
-                    .take(64)
-                    .map(|c| IoSlice::new(c))
-                    .collect();
-                let io = Pin::new(&mut this.io);
-                let result = if slices.len() > 1 {
-                    io.poll_write_vectored(cx, &slices)
-                } else {
-                    io.poll_write(cx, &slices[0])
-                };
-                match result {
-                    Poll::Ready(Ok(0)) => {
-                        state
-                            .session
-                            .connection_lost("the connection accepts no more bytes");
-                        this.write = WriteQueue::default();
-                        this.read_closed = true;
-                        progress = true;
-                    }
-                    Poll::Ready(Ok(n)) => {
-                        this.write.advance(n);
-                        this.write_stalled_since = None;
-                        progress = true;
-                    }
-                    Poll::Ready(Err(error)) => {
-                        state
-                            .session
-                            .connection_lost(format!("write failed: {error}"));
-                        this.write = WriteQueue::default();
-                        this.read_closed = true;
-                        progress = true;
-                    }
-                    Poll::Pending => {
-                        let since = *this.write_stalled_since.get_or_insert(now);
-                        if now.duration_since(since) >= this.config.write_timeout {
-                            tracing::debug!("peer stopped reading; closing the session");
-                            state.session.connection_lost("the peer stopped reading");
-                            this.write = WriteQueue::default();
-                            this.read_closed = true;
-                            progress = true;
-                        }
-                        break;
-                    }
-                }
-            }
-            if this.write.is_empty() {
-                let _ = Pin::new(&mut this.io).poll_flush(cx);
-            }
-
             // A peer that stopped reading will never take what is still
             // queued: drop it instead of waiting out the write timeout.
             if state.session.is_finished()
@@ -302,7 +241,6 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             {
                 this.write = WriteQueue::default();
             }
-
             // The end: everything written, then shut the connection down.
             if state.session.is_finished() && this.write.is_empty() {
                 while let Some(event) = state.session.poll_event() {
@@ -320,6 +258,43 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                     _ => Poll::Ready(reason),
                 };
             }
+            // Read only while the application keeps up.
+            let may_read = !this.read_closed
+                && !state.session.is_closed()
+                && state.buffered < this.config.max_buffered_recv;
+            let session_deadline = state.session.poll_timeout();
+            drop(state);
+
+            // ----- without the lock: the socket -----
+            if may_read {
+                if this.read_buf.capacity() - this.read_buf.len() < this.config.read_chunk / 4 {
+                    this.read_buf.reserve(this.config.read_chunk);
+                }
+                match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), cx, &mut this.read_buf)
+                {
+                    Poll::Ready(Ok(0)) => {
+                        progress = true;
+                        this.read_closed = true;
+                        this.outcome.lost = Some("the peer closed the connection".into());
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        progress = true;
+                        this.outcome.read = true;
+                    }
+                    Poll::Ready(Err(error)) => {
+                        progress = true;
+                        this.read_closed = true;
+                        this.outcome.lost = Some(format!("read failed: {error}"));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            if this.write_some(cx, now) {
+                progress = true;
+            }
+            if this.write.is_empty() {
+                let _ = Pin::new(&mut this.io).poll_flush(cx);
+            }
 
             if !progress {
                 if this.read_buf.is_empty() && this.read_buf.capacity() > 0 {
@@ -329,7 +304,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                     this.read_buf = BytesMut::new();
                 }
                 // Sleep until the next timer: the session's, or the write stall limit.
-                let mut deadline = state.session.poll_timeout();
+                let mut deadline = session_deadline;
                 if let Some(since) = this.write_stalled_since {
                     let stall = since + this.config.write_timeout;
                     deadline = Some(deadline.map_or(stall, |d| d.min(stall)));
@@ -343,9 +318,67 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 return Poll::Pending;
             }
         }
-        // A busy connection yields to the other tasks now and then.
+        // A busy connection yields to the other tasks now and then. What the
+        // last round read or learnt waits in `outcome` for the next poll.
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> Connection<IO> {
+    /// Writes from the queue until it is empty or the socket is full; true
+    /// when anything happened. A failed write, or one that made no
+    /// progress for the write timeout, ends the connection: the reason is
+    /// left in `outcome` for the session and the queue is dropped.
+    fn write_some(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let mut progress = false;
+        while !self.write.is_empty() && !self.read_closed_for_writes() {
+            let slices: Vec<IoSlice<'_>> = self
+                .write
+                .chunks
+                .iter()
+                .take(64)
+                .map(|c| IoSlice::new(c))
+                .collect();
+            let io = Pin::new(&mut self.io);
+            let result = if slices.len() > 1 {
+                io.poll_write_vectored(cx, &slices)
+            } else {
+                io.poll_write(cx, &slices[0])
+            };
+            match result {
+                Poll::Ready(Ok(0)) => {
+                    self.fail_writes("the connection accepts no more bytes".into());
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.write.advance(n);
+                    self.write_stalled_since = None;
+                    progress = true;
+                }
+                Poll::Ready(Err(error)) => {
+                    self.fail_writes(format!("write failed: {error}"));
+                    return true;
+                }
+                Poll::Pending => {
+                    let since = *self.write_stalled_since.get_or_insert(now);
+                    if now.duration_since(since) >= self.config.write_timeout {
+                        tracing::debug!("peer stopped reading; closing the session");
+                        self.fail_writes("the peer stopped reading".into());
+                        return true;
+                    }
+                    break;
+                }
+            }
+        }
+        progress
+    }
+
+    fn fail_writes(&mut self, why: String) {
+        self.write = WriteQueue::default();
+        self.read_closed = true;
+        // A write failure after a read failure: the first reason stands.
+        self.outcome.lost.get_or_insert(why);
     }
 }
 
