@@ -33,6 +33,7 @@ mod config;
 mod connect;
 mod error;
 pub mod hop_by_hop;
+mod priority;
 mod push;
 mod recv_body;
 pub mod tls;
@@ -43,6 +44,7 @@ pub use client::{Client, RequestPriority, response_stream_id};
 pub use config::ClientConfig;
 pub use connect::{tcp_connect, tls_connect};
 pub use error::Error;
+pub use priority::priority_for;
 pub use push::PushedResponse;
 pub use recv_body::RecvBody;
 

@@ -19,7 +19,9 @@ use clap::Parser;
 use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use indicatif::{ProgressBar, ProgressStyle};
 use spdy_client::trace::{Direction, TraceIo, frame_yaml};
-use spdy_client::{Body, Client, ClientConfig, tcp_connect, tls, tls_connect};
+use spdy_client::{
+    Body, Client, ClientConfig, RequestPriority, priority_for, tcp_connect, tls, tls_connect,
+};
 use tokio::io::AsyncWriteExt;
 
 #[derive(Parser, Debug)]
@@ -290,9 +292,11 @@ async fn request(plan: &Plan, uri: &Uri) -> Result<Request<Body>, Failure> {
         }
         (None, None) => Body::empty(),
     };
+    // Several URLs share one session: a page goes ahead of a long download.
     let mut builder = Request::builder()
         .method(plan.method.clone())
-        .uri(uri.clone());
+        .uri(uri.clone())
+        .extension(RequestPriority(priority_for(uri)));
     for (name, value) in &plan.headers {
         builder = builder.header(name, value);
     }
