@@ -380,3 +380,27 @@ fn thousands_of_streams_cost_one_wake_up_a_second_and_one_entry_each() {
     assert_eq!(h.session.open_streams(), streams as usize / 2);
     assert_eq!(h.session.stats().receive_timers, streams as usize / 2);
 }
+
+#[test]
+fn a_stream_opened_after_a_long_quiet_spell_counts_from_its_syn_stream() {
+    // Nothing carried the time into the session for an hour (no timer was
+    // due); the stream's clock must not start in the past.
+    let mut h = Harness::new(Role::Client, config());
+    let start = h.now;
+    h.now = start + secs(3600);
+    let one = h
+        .session
+        .open_stream(OpenStream::new(req("/")).fin(true))
+        .unwrap();
+    // A driver looks at the timers before it writes.
+    if let Some(deadline) = h.session.poll_timeout() {
+        assert!(deadline > h.now, "a deadline already passed: {deadline:?}");
+    }
+    h.session.handle_timeout(h.now);
+    assert!(h.session.is_open(one));
+    assert_eq!(h.sent().len(), 1, "the SYN_STREAM");
+    run_until(&mut h, start, secs(3659));
+    assert!(h.session.is_open(one));
+    run_until(&mut h, start, secs(3661));
+    assert_eq!(resets(&h.sent()), [(one.get(), RstStatus::Cancel)]);
+}

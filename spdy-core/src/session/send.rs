@@ -157,8 +157,9 @@ impl Session {
         stream.fin_queued = open.fin;
         self.streams.insert(id, stream);
         self.local_open += 1;
-        // Counted again from when the SYN_STREAM goes out.
-        self.start_receive_timer(id, self.clock);
+        // Its receive timeout starts when the SYN_STREAM goes out: the peer
+        // cannot answer before, and no input may have carried the time for
+        // long (`self.clock` can be far behind).
         self.queue_command(Frame::SynStream(SynStream {
             stream_id: id,
             associated_to: associated,

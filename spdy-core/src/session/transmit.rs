@@ -178,7 +178,7 @@ impl Session {
             return;
         }
         match frame {
-            Frame::SynStream(f) => self.restart_receive_clock(f.stream_id, now),
+            Frame::SynStream(f) => self.start_receive_timer(f.stream_id, now),
             Frame::SynReply(f) => self.restart_receive_clock(f.stream_id, now),
             Frame::WindowUpdate(f) if f.stream_id.is_zero() && self.session_credit_pending => {
                 self.session_credit_pending = false;
