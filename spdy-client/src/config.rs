@@ -9,7 +9,10 @@ use spdy_core::session::SessionConfig;
 /// the open internet.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// The session's settings (windows, limits, timeouts).
+    /// The session's settings (windows, limits, timeouts). The default
+    /// turns the session's per-stream receive timeout off: the client's own
+    /// `response_timeout` and `body_idle_timeout` say how long a request
+    /// may wait, so a long poll is not cut at the session's 60 s.
     pub session: SessionConfig,
     /// The connection task's settings.
     pub driver: DriverConfig,
@@ -35,7 +38,10 @@ pub struct ClientConfig {
 impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
-            session: SessionConfig::default(),
+            session: SessionConfig {
+                stream_receive_timeout: None,
+                ..SessionConfig::default()
+            },
             driver: DriverConfig::default(),
             response_timeout: Duration::from_secs(60),
             body_idle_timeout: Some(Duration::from_secs(120)),

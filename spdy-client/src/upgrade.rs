@@ -52,17 +52,12 @@ pub const PROTOCOL_VERSION_HEADER: &str = "x-stream-protocol-version";
 /// The largest error body read from a server that refused the upgrade.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-/// Streams a spdystream server may open towards us at once; it ignores our
-/// SETTINGS, so the bound is high (and still a bound).
-const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
-
-/// The session settings for an upgraded connection: Go spdystream
-/// compatible (no flow control, streams opened by either end).
+/// The session settings for an upgraded connection:
+/// [`SessionConfig::spdystream_compatible`] (no flow control, streams opened
+/// by either end, no per-stream receive timeout, a high stream limit that
+/// spdystream peers, which ignore SETTINGS, do not hit in practice).
 pub fn upgraded_session_config() -> SessionConfig {
-    SessionConfig {
-        max_concurrent_streams: SPDYSTREAM_MAX_CONCURRENT_STREAMS,
-        ..SessionConfig::spdystream_compatible()
-    }
+    SessionConfig::spdystream_compatible()
 }
 
 /// Why an upgrade failed.

@@ -126,20 +126,28 @@ fn every_frame_from_the_peer_on_the_stream_restarts_its_clock() {
 }
 
 #[test]
-fn our_own_data_does_not_keep_a_silent_peer_s_stream_alive() {
+fn a_stream_we_send_on_is_not_idle_until_we_stop() {
+    // A long response to a client that never half-closed its request: the
+    // stream is busy, so it is not cut; once our FIN is out and the peer
+    // stays silent, the full timeout runs.
     let mut h = Harness::new(Role::Server, config());
     let start = h.now;
     h.send(&[syn(1, false)]);
     h.session.reply(id(1), resp(), false).unwrap();
     h.sent();
-    for second in [10, 20, 30, 40, 50] {
+    for second in (10..=300).step_by(10) {
         run_until(&mut h, start, secs(second));
         h.session
-            .send_data(id(1), bytes::Bytes::from_static(b"tick"), false)
+            .send_data(id(1), bytes::Bytes::from_static(b"tick"), second == 300)
             .unwrap();
-        h.sent();
+        assert!(resets(&h.sent()).is_empty(), "reset at {second} s");
     }
-    run_until(&mut h, start, secs(61));
+    assert!(timed_out(&h.events()).is_empty());
+    assert!(h.session.is_open(id(1)));
+
+    run_until(&mut h, start, secs(359));
+    assert!(resets(&h.sent()).is_empty());
+    run_until(&mut h, start, secs(362));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [1]);
 }

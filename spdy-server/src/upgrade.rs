@@ -88,19 +88,9 @@ pub const PROTOCOL_VERSION_HEADER: &str = "x-stream-protocol-version";
 /// the client's was acceptable.
 pub const ACCEPTED_PROTOCOL_VERSIONS_HEADER: &str = "x-accepted-stream-protocol-versions";
 
-/// Streams a Kubernetes or Docker peer may open at once on an upgraded
-/// session. spdystream peers ignore our SETTINGS, so a limit they do not
-/// know about would refuse streams they consider fine: the bound is high,
-/// and still a bound.
-pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 =
-    spdy_core::session::SPDYSTREAM_MAX_CONCURRENT_STREAMS;
-
-/// The session settings for an upgraded connection: Go spdystream
-/// compatible (no flow control, streams opened by either end), with a
-/// stream limit spdystream peers do not hit in practice.
-pub fn upgraded_session_config() -> SessionConfig {
-    SessionConfig::spdystream_compatible()
-}
+/// The session settings for an upgraded connection (the client role's, the
+/// same for both ends): Go spdystream compatible.
+pub use spdy_client::upgrade::upgraded_session_config;
 
 /// Why a request was not upgraded; [`into_response`](UpgradeRejection::into_response)
 /// gives the answer to send.

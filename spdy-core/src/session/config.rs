@@ -212,9 +212,12 @@ pub struct SessionConfig {
     /// nothing arrived on it for this long: a request body that never
     /// ends, a reply that never comes (catalogue case 95). The clock
     /// restarts with every frame the peer sends on the stream (DATA,
-    /// HEADERS, SYN_REPLY, WINDOW_UPDATE) and with what we send that the
+    /// HEADERS, SYN_REPLY, WINDOW_UPDATE), with what we send that the
     /// peer may wait for (our SYN_STREAM or SYN_REPLY, and credit that
-    /// reopens a used-up window); our own DATA does not restart it.
+    /// reopens a used-up window), and with every DATA or HEADERS frame we
+    /// send on the stream: a stream that is busy in either direction is
+    /// not idle, so a long response to a client that never half-closed its
+    /// request is not cut.
     /// Checked at a granularity of one second. Default 60 s, as nginx's
     /// `client_body_timeout` and `proxy_read_timeout`: a stream slot held
     /// by a silent peer is freed within about a minute. Clients that wait

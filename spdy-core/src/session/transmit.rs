@@ -59,7 +59,7 @@ impl Session {
         if self.is_closed() {
             return None;
         }
-        self.transmit_stream()
+        self.transmit_stream(now)
     }
 
     fn transmit_control(&mut self, now: Instant) -> Option<Transmit> {
@@ -91,7 +91,7 @@ impl Session {
         (!bytes.is_empty()).then_some(Transmit::Control(bytes))
     }
 
-    fn transmit_stream(&mut self) -> Option<Transmit> {
+    fn transmit_stream(&mut self, now: Instant) -> Option<Transmit> {
         let ignore_windows = self.config.flow_control == FlowControl::Disabled;
         loop {
             let id = self.ready.pop()?;
@@ -164,6 +164,11 @@ impl Session {
             }
             if barrier_passed {
                 self.goaway_barrier_passed();
+            }
+            // A stream we are sending on is not idle: a response streaming
+            // to a client that never half-closed its request is not cut.
+            if self.config.stream_receive_timeout.is_some() {
+                self.restart_receive_clock(id, now);
             }
             self.after_send(id);
             return Some(transmit);

@@ -405,11 +405,9 @@ fn refuse_further_streams(session: SessionHandle) {
 }
 
 /// Lets the client close the session (kubectl does once it has the
-/// status), and closes it after `timeout` if the client does not.
-///
-/// No GOAWAY is sent first: the session sends control frames ahead of
-/// queued data, and a spdystream peer stops reading at GOAWAY, so the last
-/// output and the status could be lost.
+/// status), and closes it after `timeout` if the client does not. The
+/// client ending the session is the protocol's normal close; by the
+/// deadline the output and the status have long been sent.
 async fn finish_session(upgraded: UpgradedSession, timeout: Duration) {
     if tokio::time::timeout(timeout, upgraded.session.closed())
         .await
