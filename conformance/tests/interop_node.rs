@@ -289,11 +289,16 @@ async fn our_client_fetches_from_node_spdy() {
         let echoed = response.body_mut().bytes(8 << 20).await.unwrap();
         assert_eq!(sha256(&echoed), sha256(&sent));
 
-        // node-spdy pushes without FLAG_UNIDIRECTIONAL, which the draft
-        // requires: the session resets the push (PROTOCOL_ERROR, catalogue
-        // case 78) and the page itself arrives whole; the session goes on.
+        // node-spdy pushes without FLAG_UNIDIRECTIONAL (the draft has the
+        // server set it); associated-to makes it a push all the same, so
+        // the pushed resource arrives beside the page.
         let (status, body) = get(&client, "/push").await;
         assert_eq!((status, body), (StatusCode::OK, Bytes::from("page")));
+        let mut push = client.next_push().await.expect("node's push");
+        assert_eq!(push.request.uri().path(), "/pushed.css");
+        assert_eq!(push.response.status(), StatusCode::OK);
+        let pushed = push.response.body_mut().bytes(1024).await.unwrap();
+        assert_eq!(pushed, "pushed body");
         let (status, _) = get(&client, "/bytes/10").await;
         assert_eq!(status, StatusCode::OK);
 

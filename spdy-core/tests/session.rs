@@ -369,6 +369,65 @@ fn push_for_a_closed_stream_is_invalid_stream() {
 }
 
 #[test]
+fn a_push_without_the_unidirectional_flag_is_still_a_one_way_push() {
+    // node-spdy 4 pushes without FLAG_UNIDIRECTIONAL; associated-to says
+    // what the stream is.
+    let mut h = Harness::client();
+    let open = h
+        .session
+        .open_stream(OpenStream::new(req("/")).fin(true))
+        .unwrap();
+    h.sent();
+    let mut push = SynStream::new(id(2), req("/pushed.js"));
+    push.associated_to = open;
+    h.send(&[Frame::SynStream(push)]);
+    assert!(h.sent().is_empty(), "no reset for a push without the flag");
+    assert!(matches!(
+        &h.events()[..],
+        [Event::StreamOpened { stream_id, associated_to, unidirectional: true, .. }]
+            if *stream_id == id(2) && *associated_to == open
+    ));
+    assert!(
+        h.session
+            .send_data(id(2), Bytes::from_static(b"x"), false)
+            .is_err()
+    );
+}
+
+#[test]
+fn a_push_whose_syn_stream_carries_its_status_may_send_data_at_once() {
+    // node-spdy 4 puts :status in the pushed SYN_STREAM instead of a HEADERS
+    // frame after it; DATA may then follow directly.
+    let mut h = Harness::client();
+    let open = h
+        .session
+        .open_stream(OpenStream::new(req("/")).fin(true))
+        .unwrap();
+    h.sent();
+    let mut headers = req("/pushed.css");
+    headers.push(":status", "200");
+    let mut push = SynStream::new(id(2), headers);
+    push.associated_to = open;
+    push.unidirectional = true;
+    h.send(&[Frame::SynStream(push), data(2, b"body", true)]);
+    assert!(h.sent().is_empty(), "the push's DATA is accepted");
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Data { stream_id, fin: true, .. } if *stream_id == id(2))),
+        "{events:?}"
+    );
+
+    // Without a status anywhere, DATA first is still a protocol error.
+    let mut bare = SynStream::new(id(4), req("/bare.css"));
+    bare.associated_to = open;
+    bare.unidirectional = true;
+    h.send(&[Frame::SynStream(bare), data(4, b"x", true)]);
+    assert_eq!(h.sent(), vec![rst(4, RstStatus::ProtocolError)]);
+}
+
+#[test]
 fn server_bidirectional_stream_needs_the_compat_option() {
     let mut strict = Harness::client();
     strict.send(&[Frame::SynStream(SynStream::new(id(2), HeaderBlock::new()))]);

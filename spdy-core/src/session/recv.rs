@@ -277,10 +277,6 @@ impl Session {
                         self.stream_error(id, RstStatus::InvalidStream, now);
                         return;
                     }
-                    if !frame.unidirectional {
-                        self.stream_error(id, RstStatus::ProtocolError, now);
-                        return;
-                    }
                     if !self.config.accept_push {
                         self.refuse(id, now);
                         return;
@@ -295,6 +291,10 @@ impl Session {
             self.refuse(id, now);
             return;
         }
+        // A push is one-way whatever its flags say: the draft has the
+        // server set UNIDIRECTIONAL, but node-spdy 4 omits it, and we never
+        // send on a pushed stream anyway.
+        let unidirectional = frame.unidirectional || pushed;
         let mut stream = Stream::new(
             id,
             frame.priority,
@@ -304,8 +304,11 @@ impl Session {
             now,
         );
         stream.pushed = pushed;
-        stream.send_closed = frame.unidirectional;
-        stream.replied = frame.unidirectional;
+        // node-spdy 4 sends a push's :status in its SYN_STREAM rather than
+        // in a HEADERS frame after it; either way the status is known.
+        stream.status_received = pushed && frame.headers.get(":status").is_some();
+        stream.send_closed = unidirectional;
+        stream.replied = unidirectional;
         stream.recv_closed = frame.fin;
         self.streams.insert(id, stream);
         self.peer_open += 1;
@@ -317,7 +320,7 @@ impl Session {
             priority: frame.priority,
             associated_to: associated,
             fin: frame.fin,
-            unidirectional: frame.unidirectional,
+            unidirectional,
         });
         self.maybe_finish_stream(id);
     }
