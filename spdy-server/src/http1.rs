@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,9 @@ type Chunk = Result<Bytes, std::io::Error>;
 pub struct Http1Transport {
     head: Option<oneshot::Sender<(Response<()>, bool)>>,
     data: Option<mpsc::Sender<Chunk>>,
+    /// Set by `abort`: the body ends in an error, not in a clean end. A
+    /// flag rather than an error in the channel, which may be full.
+    aborted: Arc<AtomicBool>,
 }
 
 impl Transport for Http1Transport {
@@ -63,9 +67,15 @@ impl Transport for Http1Transport {
             *head.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             let _ = tx.send((head, true));
         }
-        if let Some(tx) = self.data.take() {
-            // An error in the body makes hyper cut the connection.
-            let _ = tx.try_send(Err(std::io::Error::other("response aborted")));
+        if self.data.take().is_some() {
+            // The body reader sees the channel close with the flag set and
+            // fails the body, which makes hyper cut the connection (chunks
+            // already queued go first). Sending an error down the channel
+            // instead would be lost whenever the channel is full, the usual
+            // state with a client slower than the handler, and the closed
+            // channel would then end a chunked body cleanly: a truncated
+            // response taken for a complete one.
+            self.aborted.store(true, Ordering::Release);
         }
     }
 
@@ -84,6 +94,8 @@ impl Transport for Http1Transport {
 /// The response body hyper sends: chunks from the handler's channel.
 pub struct ChannelBody {
     rx: Option<mpsc::Receiver<Chunk>>,
+    /// Shared with the transport: the handler aborted the response.
+    aborted: Arc<AtomicBool>,
 }
 
 impl http_body::Body for ChannelBody {
@@ -101,6 +113,9 @@ impl http_body::Body for ChannelBody {
             Poll::Ready(Some(chunk)) => Poll::Ready(Some(chunk.map(Frame::data))),
             Poll::Ready(None) => {
                 self.rx = None;
+                if self.aborted.load(Ordering::Acquire) {
+                    return Poll::Ready(Some(Err(std::io::Error::other("response aborted"))));
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,
@@ -125,9 +140,11 @@ async fn answer<H: Handler>(
     let mut request = request.map(Body::new);
     let log = AccessLog::new(&request, &info, None);
     request.extensions_mut().insert(info);
+    let aborted = Arc::new(AtomicBool::new(false));
     let transport = Http1Transport {
         head: Some(head_tx),
         data: Some(data_tx),
+        aborted: aborted.clone(),
     };
     tokio::spawn(async move {
         let mut writer = ResponseWriter::new(Box::new(transport), &request);
@@ -138,9 +155,10 @@ async fn answer<H: Handler>(
     match head_rx.await {
         Ok((head, end)) => head.map(|()| ChannelBody {
             rx: (!end).then_some(data_rx),
+            aborted,
         }),
         Err(_) => {
-            let mut response = Response::new(ChannelBody { rx: None });
+            let mut response = Response::new(ChannelBody { rx: None, aborted });
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             response
         }

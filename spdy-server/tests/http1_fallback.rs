@@ -1,0 +1,84 @@
+//! The HTTP/1.1 fallback under faults: what a client sees when a handler
+//! gives up, stalls or is cancelled.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::task::Poll;
+
+use bytes::Bytes;
+use common::{start, within};
+use http::Request;
+use http_body_util::BodyExt;
+use spdy_server::{Body, Handler, ResponseWriter, ServerConfig};
+use tokio::sync::oneshot;
+
+/// An HTTP/1.1 connection to `addr` (the server sniffs HTTP/1.1 on plain TCP).
+async fn http1(
+    addr: std::net::SocketAddr,
+) -> hyper::client::conn::http1::SendRequest<http_body_util::Empty<Bytes>> {
+    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// Streams a body of unknown length (chunked on HTTP/1.1) until a write has
+/// to wait for the client, then aborts the response.
+struct AbortWhenBlocked {
+    aborted: Mutex<Option<oneshot::Sender<u64>>>,
+}
+
+impl Handler for AbortWhenBlocked {
+    async fn serve(&self, _request: Request<Body>, response: &mut ResponseWriter) {
+        let chunk = Bytes::from(vec![b'a'; 64 * 1024]);
+        for _ in 0..4096 {
+            let blocked = {
+                let mut write = std::pin::pin!(response.write(chunk.clone()));
+                std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx).is_pending())).await
+            };
+            if blocked {
+                response.abort();
+                break;
+            }
+        }
+        if let Some(tx) = self.aborted.lock().unwrap().take() {
+            let _ = tx.send(response.bytes_written());
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_aborted_chunked_response_is_not_a_complete_one() {
+    let (aborted_tx, aborted_rx) = oneshot::channel();
+    let handler = AbortWhenBlocked {
+        aborted: Mutex::new(Some(aborted_tx)),
+    };
+    let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
+    let mut sender = http1(addr).await;
+    let request = Request::get("/stream")
+        .header("host", "localhost")
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let outcome = within(async {
+        let response = sender.send_request(request).await?;
+        assert!(response.headers().get("content-length").is_none());
+        response.into_body().collect().await
+    })
+    .await;
+    let written = within(aborted_rx).await.unwrap();
+    assert!(written > 0);
+    // The handler gave up with bytes still queued for the client: the
+    // exchange must fail, never end in the chunked terminator.
+    assert!(
+        outcome.is_err(),
+        "an aborted response arrived as a complete body of {} bytes",
+        outcome.map(|b| b.to_bytes().len()).unwrap_or_default()
+    );
+}
