@@ -14,7 +14,10 @@ use crate::{Body, ResponseWriter};
 /// HTTP/1.1 fallback and under spdy-recorder.
 ///
 /// When `serve` returns, the response is finished (FIN); a response never
-/// started becomes an empty `200 OK` (or whatever status was set).
+/// started becomes an empty `200 OK` (or whatever status was set). If the
+/// connection ends while `serve` runs, its future is dropped (cancelled),
+/// as hyper drops a service's future: spawn work that must outlive the
+/// client.
 ///
 /// ```
 /// use spdy_server::{Body, Handler, ResponseWriter};

@@ -133,6 +133,7 @@ async fn answer<H: Handler>(
     handler: Arc<H>,
     request: Request<Incoming>,
     info: ConnectionInfo,
+    gone: CancellationToken,
 ) -> Response<ChannelBody> {
     let started = Instant::now();
     let (head_tx, head_rx) = oneshot::channel();
@@ -148,7 +149,12 @@ async fn answer<H: Handler>(
     };
     tokio::spawn(async move {
         let mut writer = ResponseWriter::new(Box::new(transport), &request);
-        handler.serve(request, &mut writer).await;
+        tokio::select! {
+            () = handler.serve(request, &mut writer) => {}
+            () = gone.cancelled() => {
+                tracing::debug!("the connection ended; cancelling the handler");
+            }
+        }
         let outcome = writer.finish().await;
         log.finish(&writer, outcome.err(), started);
     });
@@ -167,7 +173,8 @@ async fn answer<H: Handler>(
 
 /// Serves HTTP/1.1 on `io` with `handler` (keep-alive, pipelining as hyper
 /// does). When `shutdown` fires, the connection finishes its current
-/// request and closes.
+/// request and closes. A handler still running when the connection has
+/// ended (or when this future is dropped) is cancelled.
 pub async fn serve_http1<IO, H>(
     io: IO,
     handler: Arc<H>,
@@ -178,10 +185,14 @@ pub async fn serve_http1<IO, H>(
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Handler,
 {
+    // Cancelled when this function returns or its future is dropped.
+    let gone = CancellationToken::new();
+    let _cancel_handlers = gone.clone().drop_guard();
     let service = hyper::service::service_fn(move |request| {
         let handler = handler.clone();
         let info = info.clone();
-        async move { Ok::<_, Infallible>(answer(handler, request, info).await) }
+        let gone = gone.clone();
+        async move { Ok::<_, Infallible>(answer(handler, request, info, gone).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

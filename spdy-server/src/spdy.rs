@@ -166,6 +166,7 @@ pub(crate) async fn serve_stream<H: Handler>(
     incoming: IncomingStream,
     info: ConnectionInfo,
     body_idle_timeout: Option<std::time::Duration>,
+    gone: CancellationToken,
 ) {
     let started = Instant::now();
     let id = incoming.id();
@@ -196,7 +197,12 @@ pub(crate) async fn serve_stream<H: Handler>(
     });
     let transport = SpdyTransport::new(session, responder);
     let mut writer = ResponseWriter::new(Box::new(transport), &request);
-    handler.serve(request, &mut writer).await;
+    tokio::select! {
+        () = handler.serve(request, &mut writer) => {}
+        () = gone.cancelled() => {
+            tracing::debug!(stream = %id, "the session ended; cancelling the handler");
+        }
+    }
     let outcome = writer.finish().await;
     log.finish(&writer, outcome.err(), started);
 }
@@ -205,6 +211,11 @@ pub(crate) async fn serve_stream<H: Handler>(
 /// task, until the session ends. When `shutdown` fires, the session says
 /// GOAWAY: streams already accepted finish, new ones are refused. Request
 /// bodies fail when the client sends nothing for `body_idle_timeout`.
+///
+/// Handlers still running when the session has ended (or when this future
+/// is dropped) are cancelled: their responses can no longer reach the
+/// client, and a handler waiting for an event must not outlive its
+/// connection.
 pub async fn serve_session<H: Handler>(
     session: SessionHandle,
     handler: Arc<H>,
@@ -212,6 +223,9 @@ pub async fn serve_session<H: Handler>(
     shutdown: CancellationToken,
     body_idle_timeout: Option<std::time::Duration>,
 ) {
+    // Cancelled when this function returns or its future is dropped.
+    let gone = CancellationToken::new();
+    let _cancel_handlers = gone.clone().drop_guard();
     let mut draining = false;
     loop {
         let incoming = tokio::select! {
@@ -235,6 +249,10 @@ pub async fn serve_session<H: Handler>(
             incoming,
             info.clone(),
             body_idle_timeout,
+            gone.clone(),
         ));
     }
+    // No new streams (GOAWAY, or the end): the accepted ones finish while
+    // the session lasts.
+    session.closed().await;
 }
