@@ -28,9 +28,10 @@ pub struct ServerConfig {
     /// How long an HTTP/1.1 client may take to send a request's headers.
     /// Default 30 s.
     pub http1_header_timeout: Duration,
-    /// How long reading a SPDY request body may wait for the client's next
-    /// bytes before it fails and the stream is reset (a handler that pauses
-    /// is not timed). Default 60 s; `None` waits for ever.
+    /// How long reading a request body may wait for the client's next
+    /// bytes before it fails (on SPDY the stream is reset; on HTTP/1.1 the
+    /// connection is not reused). A handler that pauses is not timed.
+    /// Default 60 s; `None` waits for ever.
     pub body_idle_timeout: Option<Duration>,
 }
 

@@ -10,16 +10,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body::Frame;
+use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
 use crate::access_log::AccessLog;
 use crate::transport::{BoxFuture, Transport};
-use crate::{Body, ConnectionInfo, Handler, ResponseWriter, WriteError};
+use crate::{Body, BoxError, ConnectionInfo, Handler, ResponseWriter, WriteError};
 
 /// Chunks in flight between a handler and hyper: a slow client holds the
 /// handler back after this many.
@@ -127,18 +128,77 @@ impl http_body::Body for ChannelBody {
     }
 }
 
+/// A request body whose read fails when the client sends nothing for
+/// `timeout` while the handler waits (a handler that pauses is not timed):
+/// hyper times the request head only.
+struct IdleTimeoutBody {
+    inner: Incoming,
+    timeout: Option<Duration>,
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl http_body::Body for IdleTimeoutBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                this.timer = None;
+                Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                let Some(timeout) = this.timeout else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.timer = None;
+                tracing::debug!(?timeout, "the client sent no request body bytes in time");
+                Poll::Ready(Some(Err(format!(
+                    "the client sent nothing of the request body for {timeout:?}"
+                )
+                .into())))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Runs the handler for one HTTP/1.1 request and returns hyper's response
 /// once the handler sends its head.
 async fn answer<H: Handler>(
     handler: Arc<H>,
     request: Request<Incoming>,
     info: ConnectionInfo,
+    body_idle_timeout: Option<Duration>,
     gone: CancellationToken,
 ) -> Response<ChannelBody> {
     let started = Instant::now();
     let (head_tx, head_rx) = oneshot::channel();
     let (data_tx, data_rx) = mpsc::channel(CHANNEL_CHUNKS);
-    let mut request = request.map(Body::new);
+    let mut request = request.map(|inner| {
+        Body::new(IdleTimeoutBody {
+            inner,
+            timeout: body_idle_timeout,
+            timer: None,
+        })
+    });
     let log = AccessLog::new(&request, &info, None);
     request.extensions_mut().insert(info);
     let aborted = Arc::new(AtomicBool::new(false));
@@ -172,14 +232,17 @@ async fn answer<H: Handler>(
 }
 
 /// Serves HTTP/1.1 on `io` with `handler` (keep-alive, pipelining as hyper
-/// does). When `shutdown` fires, the connection finishes its current
-/// request and closes. A handler still running when the connection has
-/// ended (or when this future is dropped) is cancelled.
+/// does). The client has `header_timeout` to send a request's head, and a
+/// body read fails when the client sends nothing for `body_idle_timeout`.
+/// When `shutdown` fires, the connection finishes its current request and
+/// closes. A handler still running when the connection has ended (or when
+/// this future is dropped) is cancelled.
 pub async fn serve_http1<IO, H>(
     io: IO,
     handler: Arc<H>,
     info: ConnectionInfo,
     header_timeout: Duration,
+    body_idle_timeout: Option<Duration>,
     shutdown: CancellationToken,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -192,7 +255,7 @@ pub async fn serve_http1<IO, H>(
         let handler = handler.clone();
         let info = info.clone();
         let gone = gone.clone();
-        async move { Ok::<_, Infallible>(answer(handler, request, info, gone).await) }
+        async move { Ok::<_, Infallible>(answer(handler, request, info, body_idle_timeout, gone).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())

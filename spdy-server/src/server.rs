@@ -256,6 +256,7 @@ impl<H: Handler> Server<H> {
             self.inner.handler.clone(),
             info,
             self.inner.config.http1_header_timeout,
+            self.inner.config.body_idle_timeout,
             self.inner.graceful.clone(),
         );
         tokio::select! {

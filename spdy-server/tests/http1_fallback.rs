@@ -82,3 +82,45 @@ async fn an_aborted_chunked_response_is_not_a_complete_one() {
         outcome.map(|b| b.to_bytes().len()).unwrap_or_default()
     );
 }
+
+/// Reads the request body and reports how that ended.
+struct ReadBody {
+    outcome: Mutex<Option<oneshot::Sender<Result<usize, String>>>>,
+}
+
+impl Handler for ReadBody {
+    async fn serve(&self, request: Request<Body>, _response: &mut ResponseWriter) {
+        let outcome = request
+            .into_body()
+            .to_bytes(1 << 20)
+            .await
+            .map(|b| b.len())
+            .map_err(|e| e.to_string());
+        if let Some(tx) = self.outcome.lock().unwrap().take() {
+            let _ = tx.send(outcome);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_body_that_stops_arriving_fails_after_the_idle_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let (tx, rx) = oneshot::channel();
+    let handler = ReadBody {
+        outcome: Mutex::new(Some(tx)),
+    };
+    let config = ServerConfig {
+        body_idle_timeout: Some(std::time::Duration::from_millis(200)),
+        ..ServerConfig::default()
+    };
+    let (_server, addr, _task) = start(handler, config).await;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    // Ten bytes promised, three sent, then silence with the connection open.
+    socket
+        .write_all(b"POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-length: 10\r\n\r\nabc")
+        .await
+        .unwrap();
+    let outcome = within(rx).await.unwrap();
+    assert!(outcome.is_err(), "the body read gave {outcome:?}");
+    drop(socket);
+}
