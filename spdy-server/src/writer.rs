@@ -168,7 +168,11 @@ impl ResponseWriter {
             return Ok(());
         }
         if !self.head_sent {
-            if self.written == 0 && !self.head_only && !self.headers.contains_key(CONTENT_LENGTH) {
+            if self.written == 0
+                && !self.head_only
+                && !bodiless(self.status)
+                && !self.headers.contains_key(CONTENT_LENGTH)
+            {
                 self.headers
                     .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
@@ -197,9 +201,7 @@ impl ResponseWriter {
         }
         if let Some(len) = http_body::Body::size_hint(&body).exact()
             && !self.headers.contains_key(CONTENT_LENGTH)
-            && !(self.status.is_informational()
-                || self.status == StatusCode::NO_CONTENT
-                || self.status == StatusCode::NOT_MODIFIED)
+            && !bodiless(self.status)
         {
             self.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
@@ -260,6 +262,15 @@ impl ResponseWriter {
             .parse()
             .map_err(|_| invalid())
     }
+}
+
+/// Statuses whose responses have no content, so no `Content-Length` of
+/// ours: never on 1xx and 204; on 304 only the length a 200 would have,
+/// which only the handler knows (RFC 9110 §8.6).
+fn bodiless(status: StatusCode) -> bool {
+    status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
 }
 
 impl Drop for ResponseWriter {

@@ -492,3 +492,41 @@ async fn stalled_bodies_time_out_on_both_sides() {
         .unwrap_err();
     assert_eq!(error, spdy_core::driver::Error::Timeout);
 }
+
+#[tokio::test]
+async fn bodiless_statuses_carry_no_content_length() {
+    // RFC 9110 §8.6: never on 1xx or 204; on 304 only the 200's length.
+    let handler = handler_fn(|request: Request<Body>| async move {
+        let status = match request.uri().path() {
+            "/204" => StatusCode::NO_CONTENT,
+            "/304" => StatusCode::NOT_MODIFIED,
+            _ => StatusCode::OK,
+        };
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = status;
+        response
+    });
+    let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
+    within(async {
+        for (path, status, length) in [
+            ("/204", StatusCode::NO_CONTENT, None),
+            ("/304", StatusCode::NOT_MODIFIED, None),
+            ("/200", StatusCode::OK, Some("0")),
+        ] {
+            let response = get(&client, path).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("content-length")
+                    .map(|v| v.to_str().unwrap()),
+                length,
+                "{path}"
+            );
+        }
+    })
+    .await;
+}

@@ -224,6 +224,23 @@ async fn conditional_requests_answer_304() {
 }
 
 #[tokio::test]
+async fn a_304_has_no_content_length() {
+    // RFC 9110 §8.6: a 304 may carry Content-Length only when it is the
+    // length a 200 would have; 0 is not, and caches that update stored
+    // headers from the 304 would take the resource for empty.
+    let (_top, root) = tree();
+    let (client, _addr, _stop) = serve(StaticFiles::new(&root).unwrap()).await;
+    within(async {
+        let (head, _) = fetch(&client, "HEAD", "/movie.mp4", &[]).await;
+        let etag = head.headers()["etag"].to_str().unwrap().to_owned();
+        let (head, _) = fetch(&client, "GET", "/movie.mp4", &[("if-none-match", &etag)]).await;
+        assert_eq!(head.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(head.headers().get("content-length"), None);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn no_escape_from_the_root_and_no_listing_by_default() {
     let (_top, root) = tree();
     let (client, _addr, _stop) = serve(StaticFiles::new(&root).unwrap()).await;
