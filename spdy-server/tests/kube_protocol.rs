@@ -306,6 +306,49 @@ async fn port_forward_checks_headers_and_pairs_streams_by_request_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forward_refuses_request_ids_longer_than_any_client_sends() {
+    // Half pairs wait for their partner keyed by requestID; a peer must not
+    // make each of them hold a header block's worth (64 KiB) of key.
+    timeout(LIMIT, async {
+        let (pod, _) = start(short()).await;
+        let up = upgrade(&format!("{pod}/portforward"), &["portforward.k8s.io"]).await;
+        let long = "7".repeat(4096);
+        let result = open(
+            &up.session,
+            &[
+                ("streamtype", "error"),
+                ("port", "80"),
+                ("requestid", &long),
+            ],
+        )
+        .await;
+        assert!(
+            matches!(
+                result,
+                Err(Error::Reset {
+                    status: RstStatus::ProtocolError,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
+        let usual = "18446744073709551615";
+        let (_e, _recv) = open(
+            &up.session,
+            &[
+                ("streamtype", "error"),
+                ("port", "80"),
+                ("requestid", usual),
+            ],
+        )
+        .await
+        .expect("a 20-digit requestID");
+    })
+    .await
+    .expect("timed out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_forward_through_the_websocket_tunnel_without_kubectl() {
     timeout(LIMIT, async {
         let echo = TcpListener::bind("127.0.0.1:0").await.expect("bind");

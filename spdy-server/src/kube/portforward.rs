@@ -79,6 +79,11 @@ impl std::fmt::Debug for PortForwardStreams {
     }
 }
 
+/// The longest `requestID` accepted. Clients send a decimal counter; a
+/// half pair waits for its partner keyed by it, so a peer must not make
+/// each waiting key as large as a header block.
+const MAX_REQUEST_ID_LEN: usize = 256;
+
 /// The headers of a valid port-forward stream.
 fn classify(incoming: &IncomingStream) -> Result<(StreamType, u16, String), String> {
     let headers = incoming.headers();
@@ -97,6 +102,11 @@ fn classify(incoming: &IncomingStream) -> Result<(StreamType, u16, String), Stri
     };
     let id = incoming.id().get();
     let request_id = match headers.get_str(REQUEST_ID_HEADER) {
+        Some(id) if id.len() > MAX_REQUEST_ID_LEN => {
+            return Err(format!(
+                "{REQUEST_ID_HEADER:?} is longer than {MAX_REQUEST_ID_LEN} bytes"
+            ));
+        }
         Some(id) if !id.is_empty() => id.to_owned(),
         // Old clients send no request id: their error and data streams
         // have consecutive ids.
