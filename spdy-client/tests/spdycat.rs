@@ -23,7 +23,7 @@ fn big() -> Bytes {
 }
 
 /// /hello: "hello"; /big: 3 MB; /echo: the body back, with the request's
-/// x-test header as x-seen; /missing: 404.
+/// x-test header as x-seen; /missing: 404. HEAD gets the head only.
 async fn server() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -42,6 +42,7 @@ async fn server() -> SocketAddr {
                     tokio::spawn(async move {
                         let path = incoming.headers().get_str(":path").unwrap().to_owned();
                         let seen = incoming.headers().get("x-test").cloned();
+                        let head = incoming.headers().get_str(":method") == Some("HEAD");
                         let (responder, mut recv) = incoming.into_parts();
                         let body = recv.collect(1 << 20).await.unwrap_or_default();
                         let mut reply = HeaderBlock::new();
@@ -58,7 +59,7 @@ async fn server() -> SocketAddr {
                             reply.push("x-seen", seen);
                         }
                         let mut send = responder.reply(reply, false).unwrap();
-                        let _ = send.send_last(data).await;
+                        let _ = send.send_last(if head { Bytes::new() } else { data }).await;
                     });
                 }
             });
@@ -203,4 +204,12 @@ async fn failures_print_one_line_and_exit_1() {
         assert!(stderr.starts_with("spdycat: "), "{case:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{case:?}: {stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_succeeds_with_the_content_length_of_a_get() {
+    let addr = server().await;
+    let out = spdycat(args(&["-X", "HEAD", &format!("http://{addr}/big")])).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty());
 }

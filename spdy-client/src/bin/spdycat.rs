@@ -357,11 +357,14 @@ async fn fetch_one(
     if status.is_client_error() || status.is_server_error() {
         return Err(format!("{} {uri}: {status}", plan.method));
     }
+    // The content-length of a HEAD or 304 answer is that of the body a
+    // GET would get; none comes.
     let length = response
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|_| plan.method != Method::HEAD && status != http::StatusCode::NOT_MODIFIED);
     let bar = (!args.no_progress
         && std::io::stderr().is_terminal()
         && length.is_none_or(|l| l >= 1024 * 1024))
