@@ -172,7 +172,8 @@ impl Client {
 
     /// Sends a request and waits for the response head; the response body
     /// streams as it arrives. The request body streams concurrently, under
-    /// flow control.
+    /// flow control. A request whose header block exceeds the session's
+    /// `max_header_block_size` is refused ([`Error::HeadersTooLarge`]).
     pub async fn send(&self, request: Request<Body>) -> Result<Response<RecvBody>, Error> {
         let (mut parts, body) = request.into_parts();
         hop_by_hop::strip(&mut parts.headers);
@@ -193,6 +194,13 @@ impl Client {
         }
         let head = Request::from_parts(parts, ());
         let block = request_to_block(&head, self.inner.scheme);
+        let (size, limit) = (
+            block.encoded_len(),
+            self.inner.config.session.max_header_block_size,
+        );
+        if size > limit {
+            return Err(Error::HeadersTooLarge { size, limit });
+        }
         let end = body.is_end_stream();
         let open = OpenStream::new(block).fin(end).priority(priority);
         let (send, mut recv) = self

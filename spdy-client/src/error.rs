@@ -32,6 +32,17 @@ pub enum Error {
     /// The request cannot be sent as it is.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The request's header block is larger than the session's
+    /// `max_header_block_size`. SPDY cannot tell a peer's limit, and a peer
+    /// with the same limit ends the whole session (GOAWAY) on a larger
+    /// block, failing every request on it; so the request is not sent.
+    #[error("request headers of {size} bytes exceed the {limit}-byte header block limit")]
+    HeadersTooLarge {
+        /// The uncompressed header block's size.
+        size: usize,
+        /// The session's `max_header_block_size`.
+        limit: usize,
+    },
     /// Reading the request body failed; the stream was reset.
     #[error("the request body failed: {0}")]
     RequestBody(BoxError),

@@ -530,3 +530,26 @@ async fn bodiless_statuses_carry_no_content_length() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn oversized_request_headers_are_refused_before_they_end_the_session() {
+    let (_server, addr, _task) = start(TestHandler, ServerConfig::default()).await;
+    let client = Client::connect(addr, ClientConfig::default())
+        .await
+        .unwrap();
+    within(async {
+        let request = Request::get("http://test.local/headers")
+            .header("x-big", "b".repeat(80 * 1024))
+            .body(Body::empty())
+            .unwrap();
+        let error = client.send(request).await.unwrap_err();
+        assert!(
+            matches!(error, spdy_client::Error::HeadersTooLarge { .. }),
+            "{error}"
+        );
+        // The session, and every other request on it, carries on.
+        let response = get(&client, "/headers").await;
+        assert_eq!(response.status(), StatusCode::OK);
+    })
+    .await;
+}

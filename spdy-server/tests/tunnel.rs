@@ -265,3 +265,34 @@ async fn without_an_origin_the_proxy_answers_503() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_oversized_headers_is_refused_without_killing_the_tunnel() {
+    // hyper takes request heads of up to about 400 KiB; the origin's session
+    // refuses inflated header blocks over 64 KiB with GOAWAY, which would
+    // end every request of every client on the tunnel.
+    let (tx, _rx) = mpsc::channel(1);
+    let (addr, proxy) = tunnel(tx).await;
+    within(async {
+        let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
+        let mut big = request("GET", "/hello", "");
+        big.headers_mut()
+            .insert("x-big", "b".repeat(80 * 1024).parse().unwrap());
+        let response = sender.send_request(big).await.unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+        );
+        let _ = response.into_body().collect().await;
+        assert!(proxy.has_origin(), "the tunnel session ended");
+        let (mut sender, _c) = http1(addr).await;
+        sender.ready().await.unwrap();
+        let response = sender
+            .send_request(request("GET", "/hello", ""))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    })
+    .await;
+}

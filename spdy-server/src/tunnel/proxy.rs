@@ -18,10 +18,19 @@ use crate::ServerConfig;
 
 /// Forwards `request` over `client`'s session and returns the response,
 /// its body streaming from the stream. Failures become 502 (or 503 when
-/// the origin refused the stream without processing it).
+/// the origin refused the stream without processing it); headers too large
+/// for the session's header block limit, 431, without being sent: the
+/// origin would end the whole session on them.
 pub async fn forward(client: &Client, request: Request<Body>) -> Response<Body> {
     match client.send(request).await {
         Ok(response) => response.map(Body::from),
+        Err(error @ spdy_client::Error::HeadersTooLarge { .. }) => {
+            tracing::debug!(%error, "not forwarded");
+            error_response(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "the request headers are too large\n",
+            )
+        }
         Err(error) => {
             tracing::debug!(%error, "forwarding failed");
             let status = if error.is_retryable() {
