@@ -224,6 +224,26 @@ async fn conditional_requests_answer_304() {
 }
 
 #[tokio::test]
+async fn a_directory_redirect_never_names_another_host() {
+    // "//site" maps to the directory site/, but a Location of "//site/" is
+    // a network-path reference: the browser would go to http://site/.
+    let (_top, root) = tree();
+    let (client, _addr, _stop) = serve(StaticFiles::new(&root).unwrap()).await;
+    within(async {
+        for (path, expected) in [
+            ("//site", "/site/"),
+            ("///site?x=1", "/site/?x=1"),
+            ("/./site", "/./site/"),
+        ] {
+            let (head, _) = fetch(&client, "GET", path, &[]).await;
+            assert_eq!(head.status(), StatusCode::MOVED_PERMANENTLY, "{path}");
+            assert_eq!(head.headers()["location"], expected, "{path}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_304_has_no_content_length() {
     // RFC 9110 §8.6: a 304 may carry Content-Length only when it is the
     // length a 200 would have; 0 is not, and caches that update stored

@@ -100,7 +100,9 @@ impl StaticFiles {
         if metadata.is_dir() {
             if !path.ends_with('/') {
                 // Relative links in the index resolve against the directory.
-                let mut location = format!("{path}/");
+                // One leading slash only: "//name/" would be a network-path
+                // reference, sending the client to the host "name".
+                let mut location = format!("/{}/", path.trim_start_matches('/'));
                 if let Some(query) = request.uri().query() {
                     location = format!("{location}?{query}");
                 }
