@@ -46,6 +46,11 @@ struct Args {
     grace: u64,
 }
 
+/// Threads for file I/O (tokio's blocking pool). tokio's default of 512
+/// let a burst of short Range requests start hundreds of threads for reads
+/// that take microseconds; this many keep a 2-core machine's disk busy.
+const SPDYD_BLOCKING_THREADS: usize = 32;
+
 fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -58,6 +63,7 @@ fn main() {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(SPDYD_BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,
