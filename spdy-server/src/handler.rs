@@ -15,9 +15,10 @@ use crate::{Body, ResponseWriter};
 ///
 /// When `serve` returns, the response is finished (FIN); a response never
 /// started becomes an empty `200 OK` (or whatever status was set). If the
-/// connection ends while `serve` runs, its future is dropped (cancelled),
-/// as hyper drops a service's future: spawn work that must outlive the
-/// client.
+/// connection ends while `serve` runs, a read or write it is waiting on
+/// fails; if it is waiting for anything else, its future is dropped
+/// (cancelled), as hyper drops a service's future: spawn work that must
+/// outlive the client.
 ///
 /// ```
 /// use spdy_server::{Body, Handler, ResponseWriter};

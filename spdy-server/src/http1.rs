@@ -209,7 +209,11 @@ async fn answer<H: Handler>(
     };
     tokio::spawn(async move {
         let mut writer = ResponseWriter::new(Box::new(transport), &request);
+        // Biased: a handler waiting on its request or response is polled
+        // first and sees the connection's end as an error, as before; only
+        // one still waiting for something else is cancelled.
         tokio::select! {
+            biased;
             () = handler.serve(request, &mut writer) => {}
             () = gone.cancelled() => {
                 tracing::debug!("the connection ended; cancelling the handler");

@@ -197,7 +197,11 @@ pub(crate) async fn serve_stream<H: Handler>(
     });
     let transport = SpdyTransport::new(session, responder);
     let mut writer = ResponseWriter::new(Box::new(transport), &request);
+    // Biased: a handler waiting on its stream is polled first, so it sees
+    // the session's end as an error from its read or write, as before;
+    // only one still waiting for something else is cancelled.
     tokio::select! {
+        biased;
         () = handler.serve(request, &mut writer) => {}
         () = gone.cancelled() => {
             tracing::debug!(stream = %id, "the session ended; cancelling the handler");
