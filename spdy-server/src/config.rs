@@ -12,7 +12,8 @@ use spdy_core::session::SessionConfig;
 pub struct ServerConfig {
     /// The SPDY session's settings (windows, limits, timeouts).
     pub session: SessionConfig,
-    /// The connection task's settings.
+    /// The connection task's settings. Its `write_timeout` also bounds
+    /// how long an HTTP/1.1 connection's writes may make no progress.
     pub driver: DriverConfig,
     /// TLS: when set, connections start with a TLS handshake whose ALPN
     /// offers `spdy/3.1` and (unless `spdy_only`) `http/1.1`. rustls has no

@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::access_log::AccessLog;
 use crate::transport::{BoxFuture, Transport};
-use crate::{Body, BoxError, ConnectionInfo, Handler, ResponseWriter, WriteError};
+use crate::write_stall::WriteStall;
+use crate::{Body, BoxError, ConnectionInfo, Handler, ResponseWriter, ServerConfig, WriteError};
 
 /// Chunks in flight between a handler and hyper: a slow client holds the
 /// handler back after this many.
@@ -236,8 +237,10 @@ async fn answer<H: Handler>(
 }
 
 /// Serves HTTP/1.1 on `io` with `handler` (keep-alive, pipelining as hyper
-/// does). The client has `header_timeout` to send a request's head, and a
-/// body read fails when the client sends nothing for `body_idle_timeout`.
+/// does), with `config`'s timeouts: the client has `http1_header_timeout`
+/// to send a request's head; a body read fails when the client sends
+/// nothing for `body_idle_timeout`; the connection ends when a write makes
+/// no progress for `driver.write_timeout` (a client that stopped reading).
 /// When `shutdown` fires, the connection finishes its current request and
 /// closes. A handler still running when the connection has ended (or when
 /// this future is dropped) is cancelled.
@@ -245,8 +248,7 @@ pub async fn serve_http1<IO, H>(
     io: IO,
     handler: Arc<H>,
     info: ConnectionInfo,
-    header_timeout: Duration,
-    body_idle_timeout: Option<Duration>,
+    config: &ServerConfig,
     shutdown: CancellationToken,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -255,6 +257,7 @@ pub async fn serve_http1<IO, H>(
     // Cancelled when this function returns or its future is dropped.
     let gone = CancellationToken::new();
     let _cancel_handlers = gone.clone().drop_guard();
+    let body_idle_timeout = config.body_idle_timeout;
     let service = hyper::service::service_fn(move |request| {
         let handler = handler.clone();
         let info = info.clone();
@@ -263,8 +266,11 @@ pub async fn serve_http1<IO, H>(
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
-        .serve_connection(TokioIo::new(io), service);
+        .header_read_timeout(config.http1_header_timeout)
+        .serve_connection(
+            TokioIo::new(WriteStall::new(io, config.driver.write_timeout)),
+            service,
+        );
     let mut connection = std::pin::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -51,6 +51,7 @@ pub mod tls;
 pub mod transport;
 pub mod tunnel;
 pub mod upgrade;
+mod write_stall;
 mod writer;
 
 pub use config::ServerConfig;

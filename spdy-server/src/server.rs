@@ -255,8 +255,7 @@ impl<H: Handler> Server<H> {
             io,
             self.inner.handler.clone(),
             info,
-            self.inner.config.http1_header_timeout,
-            self.inner.config.body_idle_timeout,
+            &self.inner.config,
             self.inner.graceful.clone(),
         );
         tokio::select! {

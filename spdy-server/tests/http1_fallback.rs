@@ -124,3 +124,49 @@ async fn a_request_body_that_stops_arriving_fails_after_the_idle_timeout() {
     assert!(outcome.is_err(), "the body read gave {outcome:?}");
     drop(socket);
 }
+
+/// Sends on its channel when dropped.
+struct DropSignal(Option<oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Writes until a write fails; says when it stops (an error, or its
+/// future dropped).
+struct Flood {
+    stopped: Mutex<Option<oneshot::Sender<()>>>,
+}
+
+impl Handler for Flood {
+    async fn serve(&self, _request: Request<Body>, response: &mut ResponseWriter) {
+        let _stopped = DropSignal(self.stopped.lock().unwrap().take());
+        let chunk = Bytes::from(vec![b'f'; 64 * 1024]);
+        while response.write(chunk.clone()).await.is_ok() {}
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_let_go_after_the_write_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let (tx, rx) = oneshot::channel();
+    let handler = Flood {
+        stopped: Mutex::new(Some(tx)),
+    };
+    let mut config = ServerConfig::default();
+    config.driver.write_timeout = std::time::Duration::from_millis(300);
+    let (_server, addr, _task) = start(handler, config).await;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(b"GET /flood HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    // The client reads nothing, with its connection open: once the socket
+    // buffers are full the server's writes make no progress at all.
+    within(rx).await.unwrap();
+    drop(socket);
+}

@@ -70,10 +70,18 @@ impl Handler for Origin {
 
 /// Proxy and origin up; returns the proxy's public address.
 async fn tunnel(reports: mpsc::Sender<String>) -> (SocketAddr, TunnelProxy) {
+    tunnel_with(reports, ServerConfig::default()).await
+}
+
+/// Proxy (with `config`) and origin up; returns the proxy's public address.
+async fn tunnel_with(
+    reports: mpsc::Sender<String>,
+    config: ServerConfig,
+) -> (SocketAddr, TunnelProxy) {
     let origins = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (origin_addr, public_addr) = (origins.local_addr().unwrap(), public.local_addr().unwrap());
-    let proxy = TunnelProxy::new(ServerConfig::default());
+    let proxy = TunnelProxy::new(config);
     {
         let proxy = proxy.clone();
         tokio::spawn(async move { proxy.run(origins, public).await });
@@ -295,4 +303,26 @@ async fn a_request_with_oversized_headers_is_refused_without_killing_the_tunnel(
         assert_eq!(response.status(), StatusCode::OK);
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_frees_the_stream_after_the_write_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let (tx, mut reports) = mpsc::channel(4);
+    let mut config = ServerConfig::default();
+    config.driver.write_timeout = std::time::Duration::from_millis(300);
+    let (addr, _proxy) = tunnel_with(tx, config).await;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(b"GET /endless HTTP/1.1\r\nhost: home.example\r\n\r\n")
+        .await
+        .unwrap();
+    // The client reads nothing with its connection open: the proxy gives
+    // up on it, and the origin's write fails (the stream was reset).
+    let error = within(reports.recv()).await.unwrap();
+    assert!(
+        error.contains("reset") || error.contains("CANCEL"),
+        "{error}"
+    );
+    drop(socket);
 }

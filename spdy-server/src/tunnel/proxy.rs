@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::ServerConfig;
+use crate::write_stall::WriteStall;
 
 /// Forwards `request` over `client`'s session and returns the response,
 /// its body streaming from the stream. Failures become 502 (or 503 when
@@ -141,7 +142,9 @@ impl TunnelProxy {
         reason
     }
 
-    /// Serves one HTTP/1.1 connection, forwarding each request to the origin.
+    /// Serves one HTTP/1.1 connection, forwarding each request to the
+    /// origin. A client that takes no response bytes for the
+    /// configuration's `driver.write_timeout` is let go (its stream reset).
     pub async fn serve_http1<IO>(&self, io: IO)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -162,7 +165,10 @@ impl TunnelProxy {
         let result = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(self.config.http1_header_timeout)
-            .serve_connection(TokioIo::new(io), service)
+            .serve_connection(
+                TokioIo::new(WriteStall::new(io, self.config.driver.write_timeout)),
+                service,
+            )
             .await;
         if let Err(error) = result {
             tracing::debug!(%error, "HTTP/1.1 client connection ended with an error");
