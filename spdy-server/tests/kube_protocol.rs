@@ -502,3 +502,98 @@ async fn exec_over_websocket_is_refused_so_kubectl_falls_back() {
     .await
     .expect("timed out");
 }
+
+/// Sends on its channel when dropped.
+struct DropSignal(Option<tokio::sync::oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A runtime whose port-forward waits on a pod that never answers nor
+/// closes; says when that future is dropped.
+struct StuckPod {
+    forwarding: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    dropped: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl StreamingRuntime for StuckPod {
+    async fn exec(&self, _target: PodTarget, _command: Vec<String>, io: ExecIo) -> ExitStatus {
+        io.close().await;
+        ExitStatus::Exited(0)
+    }
+
+    async fn port_forward(
+        &self,
+        _target: PodTarget,
+        _port: u16,
+        _data: StreamIo,
+    ) -> Result<(), String> {
+        let _dropped = DropSignal(
+            self.dropped
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(),
+        );
+        if let Some(tx) = self
+            .forwarding
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = tx.send(());
+        }
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forwards_end_with_their_session() {
+    timeout(LIMIT, async {
+        let (forwarding_tx, forwarding) = tokio::sync::oneshot::channel();
+        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
+        let runtime = StuckPod {
+            forwarding: std::sync::Mutex::new(Some(forwarding_tx)),
+            dropped: std::sync::Mutex::new(Some(dropped_tx)),
+        };
+        let server = StreamingServer::with_config(runtime, short());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+                let response = server.handle(&mut request).expect("a pod path");
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
+        });
+        let url = format!("http://{addr}/api/v1/namespaces/ns/pods/p/portforward");
+        let up = upgrade(&url, &["portforward.k8s.io"]).await;
+        let s = &up.session;
+        let (_es, _e) = open(
+            s,
+            &[("streamtype", "error"), ("port", "80"), ("requestid", "1")],
+        )
+        .await
+        .expect("error stream");
+        let (_ds, _d) = open(
+            s,
+            &[("streamtype", "data"), ("port", "80"), ("requestid", "1")],
+        )
+        .await
+        .expect("data stream");
+        forwarding.await.expect("the forwarding started");
+        // kubectl goes away: its session ends at once.
+        up.session.close();
+        dropped.await.expect("the forwarding outlived its session");
+    })
+    .await
+    .expect("timed out");
+}

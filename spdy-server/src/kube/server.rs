@@ -12,6 +12,7 @@ use http_body_util::Full;
 use spdy_core::driver::{DriverConfig, SessionHandle, StreamIo};
 use spdy_core::frame::RstStatus;
 use spdy_core::session::SessionConfig;
+use tokio_util::sync::CancellationToken;
 
 use super::names::{PORT_FORWARD_V1, REMOTE_COMMAND_PROTOCOLS, RemoteCommandProtocol};
 use super::portforward::PortForwardStreams;
@@ -364,6 +365,11 @@ impl<R: StreamingRuntime> StreamingServer<R> {
     }
 
     async fn run_port_forward(&self, upgraded: UpgradedSession, target: PodTarget) {
+        // Forwardings end with their session: one waiting on a pod that
+        // neither answers nor closes (after the client's half-close, say)
+        // must not keep its task and pod connection for ever.
+        let gone = CancellationToken::new();
+        let _cancel_forwardings = gone.clone().drop_guard();
         let mut pairs = PortForwardStreams::new(
             upgraded.session.clone(),
             self.config.stream_creation_timeout,
@@ -371,11 +377,20 @@ impl<R: StreamingRuntime> StreamingServer<R> {
         while let Some(request) = pairs.next().await {
             let runtime = self.runtime.clone();
             let target = target.clone();
+            let gone = gone.clone();
             tokio::spawn(async move {
                 let port = request.port;
-                let result = runtime
-                    .port_forward(target.clone(), port, request.data)
-                    .await;
+                let forwarding = runtime.port_forward(target.clone(), port, request.data);
+                // Biased: a forwarding that sees the end as an I/O error
+                // still reports it.
+                let result = tokio::select! {
+                    biased;
+                    result = forwarding => result,
+                    () = gone.cancelled() => {
+                        tracing::debug!(pod = %target.pod, port, "the session ended; forwarding stopped");
+                        return;
+                    }
+                };
                 if let Err(why) = &result {
                     tracing::debug!(pod = %target.pod, port, "port-forward failed: {why}");
                 }
