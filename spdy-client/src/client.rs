@@ -138,7 +138,12 @@ impl Client {
                 (Some(tx), Some(Mutex::new(rx)))
             }
         };
-        let acceptor = tokio::spawn(accept_loop(session.clone(), tx, config.response_timeout));
+        let acceptor = tokio::spawn(accept_loop(
+            session.clone(),
+            tx,
+            config.response_timeout,
+            config.body_idle_timeout,
+        ));
         Client {
             inner: Arc::new(Inner {
                 session,

@@ -18,9 +18,9 @@ pub struct ClientConfig {
     pub driver: DriverConfig,
     /// How long to wait for the peer's SYN_REPLY. Default 60 s.
     pub response_timeout: Duration,
-    /// How long reading a response body may wait for the server's next
-    /// bytes before it fails (a reader that pauses is not timed). Default
-    /// 120 s; `None` waits for ever.
+    /// How long reading a response body (pushed ones too) may wait for the
+    /// server's next bytes before it fails (a reader that pauses is not
+    /// timed). Default 120 s; `None` waits for ever.
     pub body_idle_timeout: Option<Duration>,
     /// How long connecting (TCP and TLS) may take. Default 30 s.
     pub connect_timeout: Duration,

@@ -45,13 +45,16 @@ pub(crate) async fn accept_loop(
     session: SessionHandle,
     pushes: Option<mpsc::Sender<PushedResponse>>,
     headers_timeout: Duration,
+    body_idle_timeout: Option<Duration>,
 ) {
     while let Some(incoming) = session.accept().await {
         match (incoming.associated_to(), &pushes) {
             (Some(parent), Some(tx)) => match tx.clone().try_reserve_owned() {
                 Ok(permit) => {
                     tokio::spawn(async move {
-                        if let Some(push) = receive_push(incoming, parent, headers_timeout).await {
+                        if let Some(push) =
+                            receive_push(incoming, parent, headers_timeout, body_idle_timeout).await
+                        {
                             permit.send(push);
                         }
                     });
@@ -73,6 +76,7 @@ async fn receive_push(
     incoming: IncomingStream,
     parent: StreamId,
     headers_timeout: Duration,
+    body_idle_timeout: Option<Duration>,
 ) -> Option<PushedResponse> {
     let id = incoming.id();
     let Some(request) = pushed_request(incoming.headers()) else {
@@ -97,7 +101,8 @@ async fn receive_push(
     };
     let response = block_to_response(&head).ok()?;
     let length = crate::client::content_length(response.headers());
-    let response = response.map(|()| RecvBody::new(recv, length, fin));
+    let response =
+        response.map(|()| RecvBody::new(recv, length, fin).with_idle_timeout(body_idle_timeout));
     Some(PushedResponse {
         associated_to: parent,
         request,

@@ -134,3 +134,39 @@ async fn push_over_http1_is_reported_unavailable() {
     })
     .await;
 }
+
+/// Answers, pushes /stall with three bytes of its body, then waits for
+/// ever with the push open.
+struct StalledPush;
+
+impl Handler for StalledPush {
+    async fn serve(&self, _request: Request<Body>, response: &mut ResponseWriter) {
+        if response.flush().await.is_err() {
+            return;
+        }
+        let Ok(mut pushed) = response.push("/stall").await else {
+            return;
+        };
+        if pushed.write("abc").await.is_err() {
+            return;
+        }
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tokio::test]
+async fn a_pushed_body_that_stops_arriving_fails_after_the_idle_timeout() {
+    let (_server, addr, _task) = start(StalledPush, ServerConfig::default()).await;
+    let config = ClientConfig {
+        body_idle_timeout: Some(std::time::Duration::from_millis(200)),
+        ..ClientConfig::default().accept_pushes(8)
+    };
+    let client = Client::connect(addr, config).await.unwrap();
+    within(async {
+        let _response = client.send(page()).await.unwrap();
+        let mut push = client.next_push().await.unwrap();
+        let outcome = push.response.body_mut().bytes(1024).await;
+        assert!(outcome.is_err(), "{outcome:?}");
+    })
+    .await;
+}
