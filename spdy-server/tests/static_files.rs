@@ -341,3 +341,60 @@ async fn the_same_files_over_http1() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_file_that_shrinks_while_served_ends_in_an_error_not_a_short_body() {
+    use http_body_util::BodyExt;
+    const LEN: usize = 8 * 1024 * 1024;
+    let top = TempDir::new("shrink");
+    let root = top.0.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = root.join("shrinking.bin");
+    std::fs::write(&file, payload(7, LEN)).unwrap();
+    let (client, addr, _stop) = serve(StaticFiles::new(&root).unwrap()).await;
+    within(async {
+        // SPDY: the response is under way (and held back by flow control,
+        // since nothing is read) when the file shrinks.
+        let request = Request::get("http://media.local/shrinking.bin")
+            .body(Body::empty())
+            .unwrap();
+        let mut response = client.send(request).await.unwrap();
+        assert_eq!(response.headers()["content-length"], LEN.to_string());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(100 * 1024)
+            .unwrap();
+        let outcome = response.body_mut().bytes(2 * LEN).await;
+        assert!(
+            outcome.is_err(),
+            "a body of {:?} bytes",
+            outcome.map(|b| b.len())
+        );
+
+        // HTTP/1.1 likewise.
+        std::fs::write(&file, payload(7, LEN)).unwrap();
+        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = Request::get("/shrinking.bin")
+            .header("host", "media.local")
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.headers()["content-length"], LEN.to_string());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(100 * 1024)
+            .unwrap();
+        let outcome = response.into_body().collect().await;
+        assert!(outcome.is_err());
+    })
+    .await;
+}
