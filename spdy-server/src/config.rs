@@ -34,6 +34,13 @@ pub struct ServerConfig {
     /// connection is not reused). A handler that pauses is not timed.
     /// Default 60 s; `None` waits for ever.
     pub body_idle_timeout: Option<Duration>,
+    /// Connections [`Server::serve`](crate::Server::serve) serves at once.
+    /// At the limit it stops accepting: new clients wait in the kernel's
+    /// backlog until a connection ends, instead of the server running out
+    /// of file descriptors or memory (each SPDY connection may hold up to
+    /// its streams' send buffers). Default 4,096; raise the process's
+    /// descriptor limit (`ulimit -n`, often 1,024) to match.
+    pub max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -46,6 +53,7 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             http1_header_timeout: Duration::from_secs(30),
             body_idle_timeout: Some(Duration::from_secs(60)),
+            max_connections: 4096,
         }
     }
 }

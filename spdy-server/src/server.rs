@@ -12,6 +12,7 @@ use spdy_core::driver;
 use spdy_core::session::{CloseReason, Role};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -92,11 +93,14 @@ struct Inner<H> {
     /// Fired when the grace period is over: close what is left.
     force: CancellationToken,
     tracker: TaskTracker,
+    /// One permit per connection `serve` may hold at once.
+    connection_slots: Arc<Semaphore>,
 }
 
 impl<H: Handler> Server<H> {
     /// A server of `handler` with `config`.
     pub fn new(handler: impl Into<Arc<H>>, config: ServerConfig) -> Self {
+        let config_max_connections = config.max_connections.clamp(1, Semaphore::MAX_PERMITS);
         let tls = config
             .tls
             .as_ref()
@@ -109,6 +113,7 @@ impl<H: Handler> Server<H> {
                 graceful: CancellationToken::new(),
                 force: CancellationToken::new(),
                 tracker: TaskTracker::new(),
+                connection_slots: Arc::new(Semaphore::new(config_max_connections)),
             }),
         }
     }
@@ -134,6 +139,12 @@ impl<H: Handler> Server<H> {
     /// connection reset before accept) are logged and survived.
     pub async fn serve<L: Listener>(&self, mut listener: L) -> io::Result<()> {
         loop {
+            // At `max_connections`, wait for one to end before accepting.
+            let slot = tokio::select! {
+                slot = self.inner.connection_slots.clone().acquire_owned() => slot,
+                _ = self.inner.graceful.cancelled() => break,
+            };
+            let Ok(slot) = slot else { break };
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
                 _ = self.inner.graceful.cancelled() => break,
@@ -143,6 +154,7 @@ impl<H: Handler> Server<H> {
                     let server = self.clone();
                     self.inner.tracker.spawn(async move {
                         server.serve_connection(io, peer).await;
+                        drop(slot);
                     });
                 }
                 Err(error) if is_fatal(&error) => return Err(error),
