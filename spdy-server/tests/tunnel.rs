@@ -326,3 +326,45 @@ async fn a_client_that_stops_reading_frees_the_stream_after_the_write_timeout() 
     );
     drop(socket);
 }
+
+#[tokio::test]
+async fn the_proxy_holds_at_most_max_connections() {
+    // The origin's session takes one slot and the first HTTP/1.1 client
+    // the other; a second client waits until the first hangs up.
+    let origins = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (origin_addr, addr) = (origins.local_addr().unwrap(), public.local_addr().unwrap());
+    let proxy = TunnelProxy::new(ServerConfig {
+        max_connections: 2,
+        ..ServerConfig::default()
+    });
+    {
+        let proxy = proxy.clone();
+        tokio::spawn(async move { proxy.run(origins, public).await });
+    }
+    let (tx, _rx) = mpsc::channel(16);
+    let socket = tokio::net::TcpStream::connect(origin_addr).await.unwrap();
+    tokio::spawn(serve_tunnel(socket, Origin(tx), ServerConfig::default()));
+    within(proxy.wait_for_origin()).await;
+
+    let (mut first, first_task) = http1(addr).await;
+    within(first.ready()).await.unwrap();
+    let response = within(first.send_request(request("GET", "/hello", ""))).await;
+    assert_eq!(response.unwrap().status(), StatusCode::OK);
+
+    let waiting = tokio::spawn(async move {
+        let (mut second, _task) = http1(addr).await;
+        second.ready().await.unwrap();
+        second
+            .send_request(request("GET", "/hello", ""))
+            .await
+            .map(|r| r.status())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "served beyond max_connections");
+
+    drop(first);
+    first_task.abort();
+    let status = within(waiting).await.unwrap().unwrap();
+    assert_eq!(status, StatusCode::OK);
+}

@@ -12,7 +12,7 @@ use spdy_core::frame::RstStatus;
 use spdy_core::session::{CloseReason, Role};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::ServerConfig;
 use crate::write_stall::WriteStall;
@@ -179,7 +179,15 @@ impl TunnelProxy {
     /// connection on its own task. Failed accepts (out of descriptors, a
     /// connection reset early) are logged and survived.
     pub async fn run(&self, origins: TcpListener, public: TcpListener) {
+        // Both listeners share the config's `max_connections`: at the limit
+        // new connections wait in the backlog.
+        let slots = Arc::new(Semaphore::new(
+            self.config.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+        ));
         loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
             let (accepted, origin) = tokio::select! {
                 accepted = origins.accept() => (accepted, true),
                 accepted = public.accept() => (accepted, false),
@@ -196,9 +204,15 @@ impl TunnelProxy {
             let _ = socket.set_nodelay(true);
             let proxy = self.clone();
             if origin {
-                tokio::spawn(async move { proxy.serve_origin(socket).await });
+                tokio::spawn(async move {
+                    proxy.serve_origin(socket).await;
+                    drop(slot);
+                });
             } else {
-                tokio::spawn(async move { proxy.serve_http1(socket).await });
+                tokio::spawn(async move {
+                    proxy.serve_http1(socket).await;
+                    drop(slot);
+                });
             }
         }
     }
