@@ -1666,6 +1666,22 @@ fn a_deferred_reset_that_drains_the_session_comes_before_closed() {
 // ----- spdystream peers -----
 
 #[test]
+fn spdystream_sessions_idle_for_the_kubelet_s_four_hours_not_five_minutes() {
+    // A kubectl port-forward session has no stream between forwarded
+    // connections and kubectl sends no PING: it must outlive the general
+    // five-minute idle timeout, and still end at the kubelet's 4 hours.
+    let mut h = Harness::new(Role::Client, SessionConfig::spdystream_compatible());
+    assert_eq!(SPDYSTREAM_IDLE_TIMEOUT, Duration::from_secs(4 * 60 * 60));
+    h.advance(Duration::from_secs(60 * 60));
+    assert!(
+        !h.session.is_closed(),
+        "closed after an hour without streams"
+    );
+    h.advance(SPDYSTREAM_IDLE_TIMEOUT - Duration::from_secs(60 * 60));
+    assert_eq!(closed_reason(&h.events()), Some(&CloseReason::IdleTimeout));
+}
+
+#[test]
 fn spdystream_config_accepts_a_port_forward_burst_beyond_the_draft_s_100() {
     // kubectl port-forward opens an error and a data stream per forwarded
     // connection and ignores our SETTINGS: 500 connections at once are

@@ -129,6 +129,13 @@ pub const DEFAULT_SESSION_WINDOW: u32 = 4 * 1024 * 1024;
 /// `max_buffered_recv` bounds the unread bytes of all streams together, and
 /// what each open stream costs besides is a few hundred bytes of state.
 pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
+/// [`SessionConfig::idle_timeout`] of
+/// [`SessionConfig::spdystream_compatible`]: 4 hours, the kubelet's default
+/// stream idle timeout. A `kubectl port-forward` session has no stream
+/// between forwarded connections and its client sends no keepalive, so the
+/// general five minutes would end a forwarding that merely waits for its
+/// next connection.
+pub const SPDYSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4 * 60 * 60);
 /// Default [`SessionConfig::stream_receive_timeout`]: 60 s.
 pub const DEFAULT_STREAM_RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
@@ -282,7 +289,8 @@ impl SessionConfig {
     /// own limit raised to [`SPDYSTREAM_MAX_CONCURRENT_STREAMS`] (the peer
     /// ignores the one we announce), and no stream receive timeout (a
     /// `kubectl exec` stdin stream or a `kubectl port-forward` connection
-    /// may idle for hours).
+    /// may idle for hours), and an idle timeout of
+    /// [`SPDYSTREAM_IDLE_TIMEOUT`] instead of five minutes.
     pub fn spdystream_compatible() -> Self {
         SessionConfig {
             max_concurrent_streams: SPDYSTREAM_MAX_CONCURRENT_STREAMS,
@@ -290,6 +298,7 @@ impl SessionConfig {
             accept_peer_bidirectional_streams: true,
             assumed_peer_max_concurrent_streams: u32::MAX,
             stream_receive_timeout: None,
+            idle_timeout: Some(SPDYSTREAM_IDLE_TIMEOUT),
             ..SessionConfig::default()
         }
     }

@@ -59,8 +59,8 @@ use bytes::BytesMut;
 
 pub use config::{
     DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT, DEFAULT_STREAM_WINDOW, FloodLimits,
-    FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SPDYSTREAM_MAX_CONCURRENT_STREAMS,
-    SessionConfig,
+    FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SPDYSTREAM_IDLE_TIMEOUT,
+    SPDYSTREAM_MAX_CONCURRENT_STREAMS, SessionConfig,
 };
 pub use error::{CloseReason, SendError};
 pub use event::{Event, ResetOrigin};
