@@ -159,7 +159,11 @@ impl LocalRuntime {
         {
             let _ = pty.resize(pty_process::Size::new(size.height, size.width));
         }
-        let mut child = match pty_process::Command::new(program).args(args).spawn(pts) {
+        let mut child = match pty_process::Command::new(program)
+            .args(args)
+            .kill_on_drop(true)
+            .spawn(pts)
+        {
             Ok(child) => child,
             Err(error) => {
                 if let Some(mut stdout) = io.stdout {

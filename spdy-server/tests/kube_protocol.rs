@@ -514,25 +514,16 @@ impl Drop for DropSignal {
     }
 }
 
-/// A runtime whose port-forward waits on a pod that never answers nor
-/// closes; says when that future is dropped.
+/// A runtime whose commands and port-forwards wait on a pod that never
+/// answers nor closes (holding their streams); says when one starts and
+/// when its future is dropped.
 struct StuckPod {
     forwarding: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     dropped: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
-impl StreamingRuntime for StuckPod {
-    async fn exec(&self, _target: PodTarget, _command: Vec<String>, io: ExecIo) -> ExitStatus {
-        io.close().await;
-        ExitStatus::Exited(0)
-    }
-
-    async fn port_forward(
-        &self,
-        _target: PodTarget,
-        _port: u16,
-        _data: StreamIo,
-    ) -> Result<(), String> {
+impl StuckPod {
+    async fn stuck<T>(&self, _holding: T) -> ! {
         let _dropped = DropSignal(
             self.dropped
                 .lock()
@@ -549,6 +540,63 @@ impl StreamingRuntime for StuckPod {
         }
         std::future::pending().await
     }
+}
+
+impl StreamingRuntime for StuckPod {
+    async fn exec(&self, _target: PodTarget, _command: Vec<String>, io: ExecIo) -> ExitStatus {
+        self.stuck(io).await
+    }
+
+    async fn port_forward(
+        &self,
+        _target: PodTarget,
+        _port: u16,
+        data: StreamIo,
+    ) -> Result<(), String> {
+        self.stuck(data).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_end_with_their_session() {
+    // A killed `kubectl exec -it sh`: the client goes away while the
+    // command waits on its terminal. The runtime's future (and the process
+    // it holds) must be dropped, not left waiting for ever.
+    timeout(LIMIT, async {
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
+        let runtime = StuckPod {
+            forwarding: std::sync::Mutex::new(Some(started_tx)),
+            dropped: std::sync::Mutex::new(Some(dropped_tx)),
+        };
+        let server = StreamingServer::with_config(runtime, short());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+                let response = server.handle(&mut request).expect("a pod path");
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
+        });
+        let url = format!(
+            "http://{addr}/api/v1/namespaces/ns/pods/p/exec?command=sh&stdin=true&stdout=true"
+        );
+        let up = upgrade(&url, &["v4.channel.k8s.io"]).await;
+        let s = &up.session;
+        let _error = open(s, &[("streamtype", "error")]).await.expect("error");
+        let _stdin = open(s, &[("streamtype", "stdin")]).await.expect("stdin");
+        let _stdout = open(s, &[("streamtype", "stdout")]).await.expect("stdout");
+        started.await.expect("the command started");
+        up.session.close();
+        dropped.await.expect("the command outlived its session");
+    })
+    .await
+    .expect("timed out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

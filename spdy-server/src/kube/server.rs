@@ -80,6 +80,11 @@ pub fn parse_pod_path(path: &str) -> Option<(PodTarget, Subresource)> {
 pub trait StreamingRuntime: Send + Sync + 'static {
     /// Runs `command` in the target container with the given streams and
     /// returns how it ended.
+    ///
+    /// The future is dropped if the client's session ends first (the
+    /// client went away): release the process on drop, as
+    /// `tokio::process::Command::kill_on_drop` does. The same holds for
+    /// [`attach`](Self::attach) and [`port_forward`](Self::port_forward).
     fn exec(
         &self,
         target: PodTarget,
@@ -306,9 +311,28 @@ impl<R: StreamingRuntime> StreamingServer<R> {
         };
         refuse_further_streams(upgraded.session.clone());
         tracing::debug!(pod = %target.pod, protocol = protocol.name(), "remote command streams ready");
-        let status = match kind {
-            Subresource::Attach => self.runtime.attach(target, streams.io).await,
-            _ => self.runtime.exec(target, request.command, streams.io).await,
+        let command = async {
+            match kind {
+                Subresource::Attach => self.runtime.attach(target.clone(), streams.io).await,
+                _ => {
+                    self.runtime
+                        .exec(target.clone(), request.command, streams.io)
+                        .await
+                }
+            }
+        };
+        // A command ends with its session: a client that went away (a
+        // killed `kubectl exec -it`) must not leave the runtime's future,
+        // and the process it holds, waiting for ever. Biased: a command
+        // that sees the end as an I/O error and returns still counts.
+        let status = tokio::select! {
+            biased;
+            status = command => status,
+            reason = upgraded.session.closed() => {
+                tracing::debug!(pod = %target.pod, "the session ended before the command: {reason}; command dropped");
+                let _ = upgraded.finished().await;
+                return;
+            }
         };
         tracing::debug!(?status, "remote command ended");
         streams.status.finish(&status).await;
