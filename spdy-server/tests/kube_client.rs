@@ -306,6 +306,23 @@ async fn port_forward_relays_many_connections_at_once() {
             }
             other => panic!("{other:?}"),
         }
+
+        // The same through relay, as `forward` does: the server resets the
+        // data stream before it writes why, and the user gets the why.
+        let stream = forwarder.open(closed).await.expect("open");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let local = listener.local_addr().expect("addr");
+        let _client = TcpStream::connect(local).await.expect("connect");
+        let (accepted, _) = listener.accept().await.expect("accept");
+        match stream.relay(accepted).await {
+            Err(ForwardError::Remote { message, .. }) => {
+                assert!(
+                    message.contains(&format!("error forwarding port {closed}")),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     })
     .await
     .expect("timed out");

@@ -8,6 +8,7 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -26,13 +27,25 @@ use crate::upgrade::{UpgradeError, UpgradeRequest, UpgradedSession};
 /// Largest error message read from an error stream.
 const MAX_ERROR: usize = 64 * 1024;
 
+/// How long a relay that failed locally waits for the server's message on
+/// the error stream: the server resets the data stream first, then writes
+/// why, so the message is at most a round trip behind.
+const ERROR_AFTER_FAILURE: Duration = Duration::from_secs(5);
+
 /// A port-forward session with one pod.
 #[derive(Debug)]
 pub struct PortForwarder {
-    session: SessionHandle,
-    next_request_id: AtomicU64,
-    stream_timeout: Duration,
+    opener: StreamOpener,
     _upgraded: UpgradedSession,
+}
+
+/// Opens the stream pairs of forwarded connections; cheap to clone, so
+/// each accepted connection opens its pair in its own task.
+#[derive(Clone, Debug)]
+struct StreamOpener {
+    session: SessionHandle,
+    next_request_id: Arc<AtomicU64>,
+    stream_timeout: Duration,
 }
 
 /// Why a forwarded connection failed.
@@ -95,9 +108,11 @@ impl PortForwarder {
 
     fn from_session(upgraded: UpgradedSession) -> Self {
         PortForwarder {
-            session: upgraded.session.clone(),
-            next_request_id: AtomicU64::new(0),
-            stream_timeout: Duration::from_secs(30),
+            opener: StreamOpener {
+                session: upgraded.session.clone(),
+                next_request_id: Arc::new(AtomicU64::new(0)),
+                stream_timeout: Duration::from_secs(30),
+            },
             _upgraded: upgraded,
         }
     }
@@ -112,9 +127,41 @@ impl PortForwarder {
 
     /// The session, e.g. to ping or close.
     pub fn session(&self) -> &SessionHandle {
-        &self.session
+        &self.opener.session
     }
 
+    /// Opens one forwarded connection to `port` of the pod.
+    pub async fn open(&self, port: u16) -> Result<PortForwardStream, ForwardError> {
+        self.opener.open(port).await
+    }
+
+    /// Forwards every connection accepted on `listener` to `port` of the
+    /// pod, until the session ends or accepting fails. Each connection
+    /// opens its streams and is relayed in its own task, so one the server
+    /// is slow to answer holds up no other; a remote error is logged and
+    /// closes that connection.
+    pub async fn forward(&self, listener: TcpListener, port: u16) -> io::Result<()> {
+        let session = &self.opener.session;
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                _ = session.closed() => return Ok(()),
+            };
+            let opener = self.opener.clone();
+            tokio::spawn(async move {
+                let result = match opener.open(port).await {
+                    Ok(stream) => stream.relay(tcp).await,
+                    Err(error) => Err(error),
+                };
+                if let Err(error) = result {
+                    tracing::debug!(%peer, "port-forward to {port}: {error}");
+                }
+            });
+        }
+    }
+}
+
+impl StreamOpener {
     async fn open_stream(
         &self,
         kind: StreamType,
@@ -138,8 +185,7 @@ impl PortForwarder {
         }
     }
 
-    /// Opens one forwarded connection to `port` of the pod.
-    pub async fn open(&self, port: u16) -> Result<PortForwardStream, ForwardError> {
+    async fn open(&self, port: u16) -> Result<PortForwardStream, ForwardError> {
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
         let (mut error_send, error) = self
             .open_stream(StreamType::Error, port, request_id)
@@ -153,34 +199,6 @@ impl PortForwarder {
             data: StreamIo::new(send, recv),
             error,
         })
-    }
-
-    /// Forwards every connection accepted on `listener` to `port` of the
-    /// pod, until the session ends or accepting fails. Each connection is
-    /// relayed in its own task; a remote error is logged and closes that
-    /// connection.
-    pub async fn forward(&self, listener: TcpListener, port: u16) -> io::Result<()> {
-        loop {
-            let (tcp, peer) = tokio::select! {
-                accepted = listener.accept() => accepted?,
-                _ = self.session.closed() => return Ok(()),
-            };
-            let stream = match self.open(port).await {
-                Ok(stream) => stream,
-                Err(error) => {
-                    tracing::debug!(%peer, "port-forward to {port} failed: {error}");
-                    if self.session.close_reason().is_some() {
-                        return Ok(());
-                    }
-                    continue;
-                }
-            };
-            tokio::spawn(async move {
-                if let Err(error) = stream.relay(tcp).await {
-                    tracing::debug!(%peer, "port-forward to {port}: {error}");
-                }
-            });
-        }
     }
 }
 
@@ -250,19 +268,32 @@ impl PortForwardStream {
         // Until the pod's side ends, or sending to it fails; our own end
         // of sending (a local half-close) is passed on and the reply waited for.
         let mut sent_all = false;
-        loop {
+        let relayed = loop {
             tokio::select! {
-                down = &mut downstream => {
-                    down?;
-                    break;
-                }
-                up = &mut upstream, if !sent_all => {
-                    up?;
-                    sent_all = true;
+                down = &mut downstream => break down.map(drop),
+                up = &mut upstream, if !sent_all => match up {
+                    Ok(_) => sent_all = true,
+                    Err(failure) => break Err(failure),
+                },
+            }
+        };
+        match relayed {
+            Ok(()) => Self::remote_error(&mut error, port).await,
+            // The server resets the data stream when reaching the pod fails
+            // and then says why on the error stream: that message, not the
+            // reset, is what the user needs to see.
+            Err(failure) => {
+                match tokio::time::timeout(
+                    ERROR_AFTER_FAILURE,
+                    Self::remote_error(&mut error, port),
+                )
+                .await
+                {
+                    Ok(Err(remote @ ForwardError::Remote { .. })) => Err(remote),
+                    _ => Err(ForwardError::Io(failure)),
                 }
             }
         }
-        Self::remote_error(&mut error, port).await
     }
 }
 
