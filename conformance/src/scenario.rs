@@ -874,6 +874,24 @@ impl Scenario {
         if !checks {
             return Err("a scenario must expect something, not only record".into());
         }
+        // A misspelt end would quietly skip the scenario or a step.
+        let known: Vec<&str> = crate::end::all_ends()
+            .iter()
+            .filter(|end| end.side() == self.role)
+            .map(|end| end.name())
+            .collect();
+        let named = self
+            .ends
+            .iter()
+            .chain(self.steps.iter().filter_map(|step| step.ends.as_ref()));
+        for name in named.flatten() {
+            if !known.contains(&name.as_str()) {
+                return Err(format!(
+                    "unknown end {name:?} for a {:?} scenario; one of {known:?}",
+                    self.role
+                ));
+            }
+        }
         for step in &self.steps {
             let notes: Vec<FrameNote> = match &step.kind {
                 StepKind::Send(spec) => spec.frames().to_vec(),
@@ -898,5 +916,43 @@ impl Scenario {
                 .ends
                 .as_ref()
                 .is_none_or(|ends| ends.iter().any(|e| e == name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(name: &str, text: &str) -> Result<Scenario, String> {
+        let dir = std::env::temp_dir().join(format!("scenario-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        let loaded = Scenario::load(&path, "test");
+        let _ = std::fs::remove_file(&path);
+        loaded
+    }
+
+    const PING: &str = "
+steps:
+  - send: [{type: PING, id: 1}]
+  - expect: [{type: PING, id: 1}]
+";
+
+    #[test]
+    fn end_names_are_checked_against_the_scenario_s_role() {
+        let good = format!("description: d\nrole: server\nends: [raw-server, http-server]\n{PING}");
+        assert!(load_text("good", &good).is_ok());
+        for (file, bad) in [
+            ("misspelt", "ends: [raw-sever]"),
+            ("wrong-role", "ends: [raw-client]"),
+        ] {
+            let text = format!("description: d\nrole: server\n{bad}\n{PING}");
+            let error = load_text(file, &text).expect_err(file);
+            assert!(error.contains("unknown end"), "{file}: {error}");
+        }
+        let step = "description: d\nrole: server\nsteps:\n  - send: [{type: PING, id: 1}]\n    ends: [htp-server]\n  - expect: [{type: PING, id: 1}]\n";
+        let error = load_text("step", step).expect_err("a step's end");
+        assert!(error.contains("\"htp-server\""), "{error}");
     }
 }
