@@ -232,6 +232,7 @@ impl From<&Error> for ErrorNote {
                     ResetOrigin::GoAway => "go_away",
                     ResetOrigin::SessionClosed => "session_closed",
                     ResetOrigin::ReceiveTimeout => "receive_timeout",
+                    ResetOrigin::SendTimeout => "send_timeout",
                 }
                 .into(),
                 retryable: error.is_retryable(),

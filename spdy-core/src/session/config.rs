@@ -136,6 +136,8 @@ pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// general five minutes would end a forwarding that merely waits for its
 /// next connection.
 pub const SPDYSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4 * 60 * 60);
+/// Default [`SessionConfig::stream_send_timeout`]: 60 s.
+pub const DEFAULT_STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`SessionConfig::stream_receive_timeout`]: 60 s.
 pub const DEFAULT_STREAM_RECEIVE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The window both levels start with before any SETTINGS or WINDOW_UPDATE.
@@ -233,6 +235,21 @@ pub struct SessionConfig {
     /// `None`, which [`spdystream_compatible`](SessionConfig::spdystream_compatible)
     /// uses.
     pub stream_receive_timeout: Option<Duration>,
+    /// Reset a stream (RST_STREAM CANCEL; the application sees a reset
+    /// with [`ResetOrigin::SendTimeout`](super::ResetOrigin::SendTimeout))
+    /// when it has DATA queued that the peer's windows (the stream's or the
+    /// session's) have kept from going out for this long. Any credit that
+    /// lets the stream send again restarts the clock. Checked at a
+    /// granularity of one second. Default 60 s, as nginx's `send_timeout`
+    /// (our own HTTP/1.1 side gives up a client that takes nothing for the
+    /// driver's 30 s write timeout). Without it a peer that stops granting
+    /// credit holds each stream's send buffer (`max_send_buffer`) for as
+    /// long as it keeps the connection: the socket is idle, so the write
+    /// timeout never fires. Media players that pause by withholding credit
+    /// reconnect with a Range request, as they do when an HTTP/1.1 server
+    /// times them out. `None` waits for ever. Sessions without flow
+    /// control never wait for credit, so it never fires there.
+    pub stream_send_timeout: Option<Duration>,
     /// Caps on work without data.
     pub flood_limits: FloodLimits,
     /// The id of the first stream this end opens, instead of 1 (client) or
@@ -275,6 +292,7 @@ impl Default for SessionConfig {
             ping_timeout: Duration::from_secs(20),
             idle_timeout: Some(Duration::from_secs(300)),
             stream_receive_timeout: Some(DEFAULT_STREAM_RECEIVE_TIMEOUT),
+            stream_send_timeout: Some(DEFAULT_STREAM_SEND_TIMEOUT),
             flood_limits: FloodLimits::default(),
             initial_stream_id: None,
             header_compression: HeaderCompression::default(),

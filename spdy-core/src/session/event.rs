@@ -119,6 +119,10 @@ pub enum ResetOrigin {
     /// sent nothing for
     /// [`stream_receive_timeout`](super::SessionConfig::stream_receive_timeout).
     ReceiveTimeout,
+    /// We reset the stream (CANCEL) because the peer's windows kept its
+    /// queued data from going out for
+    /// [`stream_send_timeout`](super::SessionConfig::stream_send_timeout).
+    SendTimeout,
 }
 
 impl ResetOrigin {

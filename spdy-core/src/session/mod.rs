@@ -48,6 +48,7 @@ mod recv;
 mod recv_timeout;
 mod reset_memory;
 mod send;
+mod send_timeout;
 mod settings;
 mod stream;
 mod transmit;
@@ -58,9 +59,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use config::{
-    DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT, DEFAULT_STREAM_WINDOW, FloodLimits,
-    FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SPDYSTREAM_IDLE_TIMEOUT,
-    SPDYSTREAM_MAX_CONCURRENT_STREAMS, SessionConfig,
+    DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT, DEFAULT_STREAM_SEND_TIMEOUT,
+    DEFAULT_STREAM_WINDOW, FloodLimits, FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role,
+    SPDYSTREAM_IDLE_TIMEOUT, SPDYSTREAM_MAX_CONCURRENT_STREAMS, SessionConfig,
 };
 pub use error::{CloseReason, SendError};
 pub use event::{Event, ResetOrigin};
@@ -78,6 +79,7 @@ use ping::PingTracker;
 use priority::ReadyQueues;
 use recv_timeout::ReceiveTimers;
 use reset_memory::ResetMemory;
+use send_timeout::SendStallCheck;
 use stream::Stream;
 
 /// The first stream id this end opens.
@@ -183,6 +185,8 @@ pub struct Session {
     clock: Instant,
     /// When to look at which stream for the receive timeout.
     recv_timers: ReceiveTimers,
+    /// When to look for streams the peer's windows hold up.
+    send_timers: SendStallCheck,
     /// A session WINDOW_UPDATE that reopens a used-up session window is
     /// queued but not yet sent.
     session_credit_pending: bool,
@@ -244,6 +248,7 @@ impl Session {
             last_activity: now,
             clock: now,
             recv_timers: ReceiveTimers::new(now),
+            send_timers: SendStallCheck::default(),
             session_credit_pending: false,
             session_credit_sent_at: now,
             out: BytesMut::new(),
@@ -402,14 +407,16 @@ impl Session {
             .filter(|_| self.pings.oldest().is_none())
             .map(|interval| self.last_activity + interval);
         let receive = self.recv_timers.next();
-        [idle, ping_answer, keepalive, receive]
+        let send_stall = self.send_timers.next();
+        [idle, ping_answer, keepalive, receive, send_stall]
             .into_iter()
             .flatten()
             .min()
     }
 
     /// Acts on timers that are due: the idle timeout, the keepalive PING,
-    /// the deadline of PING answers and the streams' receive timeouts.
+    /// the deadline of PING answers and the streams' receive and send
+    /// timeouts.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
             return;
@@ -445,6 +452,7 @@ impl Session {
             let _ = self.ping(now);
         }
         self.handle_receive_timeouts(now);
+        self.handle_send_timeouts(now);
     }
 
     /// Records the time an input carried.
@@ -566,10 +574,18 @@ impl Session {
     fn schedule(&mut self, stream_id: StreamId) {
         let ignore = self.config.flow_control == FlowControl::Disabled;
         let session_window = self.send_window.available();
-        if let Some(stream) = self.streams.get_mut(&stream_id)
-            && !stream.scheduled
-            && stream.can_send(session_window, ignore)
-        {
+        let Some(stream) = self.streams.get_mut(&stream_id) else {
+            return;
+        };
+        if stream.window_blocked(session_window, ignore) {
+            if stream.send_blocked_since.is_none() {
+                stream.send_blocked_since = Some(self.clock);
+                self.send_timers.blocked_at(self.clock, &self.config);
+            }
+        } else {
+            stream.send_blocked_since = None;
+        }
+        if !stream.scheduled && stream.can_send(session_window, ignore) {
             stream.scheduled = true;
             self.ready.push(stream_id, stream.priority);
         }

@@ -65,6 +65,9 @@ pub(crate) struct Stream {
     pub(crate) items_sent: u64,
     /// A held GOAWAY waits until `items_sent` reaches this.
     pub(crate) goaway_barrier: Option<u64>,
+    /// Since when the peer's windows have kept the stream's queued DATA
+    /// from going out (see `send_timeout`).
+    pub(crate) send_blocked_since: Option<Instant>,
 }
 
 impl Stream {
@@ -101,6 +104,7 @@ impl Stream {
             items_queued: 0,
             items_sent: 0,
             goaway_barrier: None,
+            send_blocked_since: None,
         }
     }
 
@@ -132,6 +136,14 @@ impl Stream {
     }
 
     /// Whether the front of the queue can go out now.
+    /// DATA waits at the head of the queue and the stream's or the
+    /// session's send window is used up.
+    pub(crate) fn window_blocked(&self, session_window: u64, ignore_windows: bool) -> bool {
+        !ignore_windows
+            && matches!(self.queue.front(), Some(Outgoing::Data { bytes, .. }) if !bytes.is_empty())
+            && (self.send_window.available() == 0 || session_window == 0)
+    }
+
     pub(crate) fn can_send(&self, session_window: u64, ignore_windows: bool) -> bool {
         match self.queue.front() {
             None => false,
