@@ -181,11 +181,21 @@ impl Shared {
     /// may retry it elsewhere.
     pub(crate) fn refuse_unaccepted(&mut self, now: Instant) {
         while let Some(incoming) = self.incoming.pop_front() {
-            self.discard_unread(incoming.stream_id);
-            self.slots.remove(&incoming.stream_id);
-            self.session
-                .reset(incoming.stream_id, RstStatus::RefusedStream, now);
+            self.refuse_incoming(incoming.stream_id, RstStatus::RefusedStream, now);
         }
+    }
+
+    /// Resets a stream the peer opened and the application never accepted
+    /// (refused, or dropped unanswered) and forgets its slot. What arrived
+    /// on it before is dropped and its bytes released like any the reader
+    /// never took: counted out of `buffered`, credited back to the peer.
+    pub(crate) fn refuse_incoming(&mut self, id: StreamId, status: RstStatus, now: Instant) {
+        // Reset first: the credit then goes to the session window only, not
+        // in a stream WINDOW_UPDATE just ahead of the RST_STREAM.
+        self.session.reset(id, status, now);
+        self.discard_unread(id);
+        self.slots.remove(&id);
+        self.wake_driver();
     }
 
     /// Gives receive credit back for bytes the application consumed.

@@ -545,10 +545,9 @@ impl IncomingStream {
     /// Refuses the stream with `status` (REFUSED_STREAM says it is safe to retry).
     pub fn refuse(mut self, status: RstStatus) {
         if let Some(info) = self.incoming.take() {
-            let mut state = self.shared.lock();
-            state.session.reset(info.stream_id, status, super::now());
-            state.slots.remove(&info.stream_id);
-            state.wake_driver();
+            self.shared
+                .lock()
+                .refuse_incoming(info.stream_id, status, super::now());
         }
     }
 }
@@ -557,12 +556,9 @@ impl Drop for IncomingStream {
     fn drop(&mut self) {
         if let Some(info) = self.incoming.take() {
             // Neither answered nor refused.
-            let mut state = self.shared.lock();
-            state
-                .session
-                .reset(info.stream_id, RstStatus::Cancel, super::now());
-            state.slots.remove(&info.stream_id);
-            state.wake_driver();
+            self.shared
+                .lock()
+                .refuse_incoming(info.stream_id, RstStatus::Cancel, super::now());
         }
     }
 }
