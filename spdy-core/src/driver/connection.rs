@@ -21,7 +21,9 @@ pub struct DriverConfig {
     /// reading) before the session is closed. Default 30 s: a peer that
     /// takes not one byte for that long is gone or hostile (kernels retry
     /// a lost segment within a few seconds), while a slow but live reader
-    /// never trips it, since any progress restarts the clock.
+    /// never trips it, since any progress restarts the clock. A flush
+    /// (bytes held in a TLS layer) and the final shutdown (a TLS
+    /// close_notify) that do not complete are bounded by it too.
     pub write_timeout: Duration,
     /// Received bytes (payload and header blocks) the application has not
     /// yet taken, over all streams, beyond which the task stops reading the
@@ -67,6 +69,8 @@ const WRITE_HIGH_WATER: usize = 256 * 1024;
 /// Rounds of read, dispatch and write in one poll before the task yields,
 /// so one busy connection cannot starve the others on its runtime thread.
 const MAX_ROUNDS_PER_POLL: usize = 32;
+/// Why the connection ended when the socket took nothing for the write timeout.
+const STALLED: &str = "the peer stopped reading";
 
 impl WriteQueue {
     fn push(&mut self, transmit: Transmit) {
@@ -113,7 +117,9 @@ impl WriteQueue {
 }
 
 /// The task that drives one connection. Spawn it (or await it); it ends
-/// when the session ends, with the reason.
+/// when the session ends, with the reason. A graceful end whose last bytes,
+/// or the connection's shutdown, the peer did not take within the write
+/// timeout is reported as [`CloseReason::ConnectionLost`] instead.
 ///
 /// Made by [`connect`](super::connect).
 #[must_use = "the connection does nothing unless spawned or awaited"]
@@ -125,6 +131,9 @@ pub struct Connection<IO> {
     write: WriteQueue,
     read_closed: bool,
     write_stalled_since: Option<Instant>,
+    /// Why the task gave up writing (the socket took nothing for the
+    /// write timeout): reported instead of a graceful end.
+    gave_up: Option<String>,
     timer: Pin<Box<Sleep>>,
     /// Every handle is gone and our GOAWAY is queued.
     winding_down: bool,
@@ -142,6 +151,7 @@ impl<IO> Connection<IO> {
             write: WriteQueue::default(),
             read_closed: false,
             write_stalled_since: None,
+            gave_up: None,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             winding_down: false,
             outcome: IoOutcome::default(),
@@ -253,10 +263,25 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                     .unwrap_or(CloseReason::Graceful);
                 state.mark_closed(reason.clone());
                 drop(state);
-                return match Pin::new(&mut this.io).poll_shutdown(cx) {
-                    Poll::Pending if !this.read_closed => Poll::Pending,
-                    _ => Poll::Ready(reason),
-                };
+                if Pin::new(&mut this.io).poll_shutdown(cx).is_pending() && !this.read_closed {
+                    // A shutdown may have to write (a TLS close_notify) and
+                    // wait for a peer that no longer reads: it gets the
+                    // write timeout, then the connection is dropped as it is.
+                    if !this.stalled(now) {
+                        let deadline = this.stall_deadline().unwrap_or(now);
+                        this.timer.as_mut().reset(deadline.into());
+                        if this.timer.as_mut().poll(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                    }
+                    tracing::debug!("the connection did not shut down in time; dropping it");
+                    this.gave_up
+                        .get_or_insert_with(|| format!("{STALLED}: the shutdown did not complete"));
+                }
+                return Poll::Ready(match (reason, &this.gave_up) {
+                    (CloseReason::Graceful, Some(why)) => CloseReason::ConnectionLost(why.clone()),
+                    (reason, _) => reason,
+                });
             }
             // Read only while the application keeps up.
             let may_read = !this.read_closed
@@ -292,8 +317,22 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
             if this.write_some(cx, now) {
                 progress = true;
             }
-            if this.write.is_empty() {
-                let _ = Pin::new(&mut this.io).poll_flush(cx);
+            if this.write.is_empty() && !this.read_closed {
+                // Bytes a layer below holds (TLS records) count as unwritten:
+                // a flush that makes no progress is a write stall.
+                match Pin::new(&mut this.io).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => this.write_stalled_since = None,
+                    Poll::Ready(Err(error)) => {
+                        this.fail_writes(format!("flush failed: {error}"));
+                        progress = true;
+                    }
+                    Poll::Pending => {
+                        if this.stalled(now) {
+                            this.give_up();
+                            progress = true;
+                        }
+                    }
+                }
             }
 
             if !progress {
@@ -305,8 +344,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Future for Connection<IO> {
                 }
                 // Sleep until the next timer: the session's, or the write stall limit.
                 let mut deadline = session_deadline;
-                if let Some(since) = this.write_stalled_since {
-                    let stall = since + this.config.write_timeout;
+                if let Some(stall) = this.stall_deadline() {
                     deadline = Some(deadline.map_or(stall, |d| d.min(stall)));
                 }
                 if let Some(deadline) = deadline {
@@ -361,10 +399,8 @@ impl<IO: AsyncWrite + Unpin> Connection<IO> {
                     return true;
                 }
                 Poll::Pending => {
-                    let since = *self.write_stalled_since.get_or_insert(now);
-                    if now.duration_since(since) >= self.config.write_timeout {
-                        tracing::debug!("peer stopped reading; closing the session");
-                        self.fail_writes("the peer stopped reading".into());
+                    if self.stalled(now) {
+                        self.give_up();
                         return true;
                     }
                     break;
@@ -372,6 +408,26 @@ impl<IO: AsyncWrite + Unpin> Connection<IO> {
             }
         }
         progress
+    }
+
+    /// Notes that the socket took nothing just now; true once it has taken
+    /// nothing for the write timeout.
+    fn stalled(&mut self, now: Instant) -> bool {
+        let since = *self.write_stalled_since.get_or_insert(now);
+        now.duration_since(since) >= self.config.write_timeout
+    }
+
+    /// When the current write stall, if any, reaches the write timeout.
+    fn stall_deadline(&self) -> Option<Instant> {
+        self.write_stalled_since
+            .map(|since| since + self.config.write_timeout)
+    }
+
+    /// The socket took nothing for the write timeout: stop writing.
+    fn give_up(&mut self) {
+        tracing::debug!("peer stopped reading; closing the session");
+        self.gave_up.get_or_insert_with(|| STALLED.into());
+        self.fail_writes(STALLED.into());
     }
 
     fn fail_writes(&mut self, why: String) {
