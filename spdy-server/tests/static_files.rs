@@ -33,6 +33,9 @@ fn tree() -> (TempDir, std::path::PathBuf) {
     {
         std::os::unix::fs::symlink(root.join("movie.mp4"), root.join("inlink")).unwrap();
         std::os::unix::fs::symlink(top.0.join("secret.txt"), root.join("outlink")).unwrap();
+        // A directory whose index is a link out of the root.
+        std::fs::create_dir_all(root.join("trap")).unwrap();
+        std::os::unix::fs::symlink(top.0.join("secret.txt"), root.join("trap/index.html")).unwrap();
     }
     (top, root)
 }
@@ -282,6 +285,9 @@ async fn no_escape_from_the_root_and_no_listing_by_default() {
         {
             let (head, _) = fetch(&client, "GET", "/outlink", &[]).await;
             assert_eq!(head.status(), StatusCode::NOT_FOUND);
+            let (head, body) = fetch(&client, "GET", "/trap/", &[]).await;
+            assert_eq!(head.status(), StatusCode::NOT_FOUND, "an index linking out");
+            assert!(!body.starts_with(b"secret"));
             let (head, body) = fetch(&client, "GET", "/inlink", &[]).await;
             assert_eq!(head.status(), StatusCode::OK);
             assert_eq!(body.len(), MOVIE_LEN);

@@ -119,8 +119,11 @@ impl StaticFiles {
                 return status(response, StatusCode::MOVED_PERMANENTLY).await;
             }
             if let Some(index) = &self.index {
-                let candidate = target.join(index);
-                if let Ok(meta) = tokio::fs::metadata(&candidate).await
+                // The index may be a symlink too: it must resolve inside
+                // the root like any requested path.
+                if let Ok(candidate) = tokio::fs::canonicalize(target.join(index)).await
+                    && candidate.starts_with(&self.root)
+                    && let Ok(meta) = tokio::fs::metadata(&candidate).await
                     && meta.is_file()
                 {
                     return self.serve_file(request, response, &candidate, &meta).await;
