@@ -19,6 +19,7 @@ where
     H: Handler,
 {
     let mut config = config;
+    config.session = super::tunnel_session_config(&config.session);
     config.session.accept_peer_bidirectional_streams = true;
     config.session.accept_push = false;
     run_spdy(

@@ -104,16 +104,17 @@ impl TunnelProxy {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        let session_config = super::tunnel_session_config(&self.config.session);
         let (session, connection) = driver::connect(
             io,
             Role::Server,
-            self.config.session.clone(),
+            session_config.clone(),
             self.config.driver.clone(),
         );
         let client = Client::from_session(
             session.clone(),
             ClientConfig {
-                session: self.config.session.clone(),
+                session: session_config,
                 driver: self.config.driver.clone(),
                 ..ClientConfig::default()
             },
