@@ -789,6 +789,40 @@ fn peer_goaway_fails_our_streams_above_last_good_as_retryable() {
 }
 
 #[test]
+fn streams_not_yet_sent_when_the_peer_goes_away_are_never_opened() {
+    let mut h = Harness::client();
+    let a = h
+        .session
+        .open_stream(OpenStream::new(req("/a")).fin(true))
+        .unwrap();
+    h.sent();
+    // Queued, not yet written, when the GOAWAY arrives.
+    let b = h
+        .session
+        .open_stream(OpenStream::new(req("/b")).fin(true))
+        .unwrap();
+    h.send(&[Frame::GoAway(GoAway {
+        last_good_stream_id: a,
+        status: GoAwayStatus::Ok,
+    })]);
+    assert!(h.events().iter().any(|e| matches!(
+        e,
+        Event::Reset { stream_id, origin: ResetOrigin::GoAway, .. } if *stream_id == b
+    )));
+    let sent = h.sent();
+    assert!(
+        !sent.iter().any(|f| matches!(f, Frame::SynStream(_))),
+        "{sent:?}"
+    );
+    // Stream a still gets its reply.
+    h.send(&[Frame::SynReply(SynReply {
+        fin: true,
+        ..SynReply::new(a, resp())
+    })]);
+    assert!(h.events().iter().any(|e| matches!(e, Event::Reply { .. })));
+}
+
+#[test]
 fn graceful_shutdown_finishes_open_streams_and_ignores_new_ones() {
     let mut h = Harness::server();
     h.send(&[syn(1, true)]);

@@ -488,6 +488,14 @@ impl Session {
             .map(|s| s.id)
             .collect();
         refused.sort_unstable();
+        // Those whose SYN_STREAM has not gone out yet are never opened:
+        // nothing new goes to a peer that is going away. Their header
+        // blocks are encoded only when sent, so the compression context
+        // stays in step.
+        self.control.retain(|frame| match frame {
+            Frame::SynStream(syn) => refused.binary_search(&syn.stream_id).is_err(),
+            _ => true,
+        });
         for stream_id in refused {
             self.remove_stream(stream_id);
             self.events.push_back(Event::Reset {
