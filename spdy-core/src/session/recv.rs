@@ -524,6 +524,7 @@ impl Session {
         }
         let delta = i64::from(frame.delta);
         if frame.stream_id.is_zero() {
+            let was_shut = self.send_window.available() == 0;
             if self.send_window.adjust(delta).is_err() {
                 self.fail(
                     GoAwayStatus::ProtocolError,
@@ -535,7 +536,12 @@ impl Session {
                 );
                 return;
             }
-            self.schedule_all();
+            // Only a window that was shut held streams back: while it is
+            // open every stream that can send is scheduled already, so a
+            // stream of session credit costs no look over every stream.
+            if was_shut {
+                self.schedule_all();
+            }
             return;
         }
         let Some(stream) = self.streams.get_mut(&frame.stream_id) else {
