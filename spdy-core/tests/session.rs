@@ -1521,6 +1521,74 @@ fn an_answered_keepalive_keeps_the_session() {
 }
 
 #[test]
+fn pings_either_way_do_not_keep_an_idle_session() {
+    // Our keepalive answered, and the peer's own PINGs, say the peer is
+    // alive, not that the session is in use: the idle timeout still ends
+    // it, while a frame of any other kind restarts it.
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            keepalive_interval: Some(Duration::from_secs(10)),
+            ping_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(60)),
+            ..SessionConfig::default()
+        },
+    );
+    let start = h.now;
+    h.advance(Duration::from_secs(5));
+    h.send(&[Frame::Settings(Settings::new([(
+        SettingId::MaxConcurrentStreams,
+        10,
+    )]))]);
+    let activity = h.now;
+    let mut peer_ping = 1;
+    while h.now + Duration::from_secs(10) < activity + Duration::from_secs(60) {
+        h.advance(Duration::from_secs(10));
+        for frame in h.sent() {
+            if let Frame::Ping(ping) = frame {
+                h.send(&[Frame::Ping(ping)]);
+            }
+        }
+        h.send(&[Frame::Ping(Ping { id: peer_ping })]);
+        peer_ping += 2;
+        assert!(
+            !h.session.is_closed(),
+            "closed early at {:?}",
+            h.now - start
+        );
+        h.events();
+    }
+    h.now = activity + Duration::from_secs(60);
+    h.session.handle_timeout(h.now);
+    assert_eq!(closed_reason(&h.events()), Some(&CloseReason::IdleTimeout));
+}
+
+#[test]
+fn timeouts_too_long_to_represent_never_fire_and_never_panic() {
+    let mut h = Harness::new(
+        Role::Server,
+        SessionConfig {
+            idle_timeout: Some(Duration::MAX),
+            keepalive_interval: Some(Duration::MAX),
+            ping_timeout: Duration::MAX,
+            stream_receive_timeout: Some(Duration::MAX),
+            stream_send_timeout: Some(Duration::MAX),
+            ..SessionConfig::default()
+        },
+    );
+    h.send(&[syn(1, true), syn(3, false)]);
+    h.session.reply(id(1), resp(), false).unwrap();
+    h.session
+        .send_data(id(1), Bytes::from(vec![0u8; 100_000]), true)
+        .unwrap();
+    h.sent();
+    h.session.ping(h.now).unwrap();
+    h.advance(Duration::from_secs(365 * 24 * 3600));
+    assert!(!h.session.is_closed());
+    assert!(h.session.is_open(id(1)) && h.session.is_open(id(3)));
+}
+
+#[test]
 fn echoes_of_pings_we_never_sent_count_as_a_flood() {
     let mut h = Harness::client();
     let echoes: Vec<Frame> = (0..1_001)

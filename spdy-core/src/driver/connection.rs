@@ -420,7 +420,7 @@ impl<IO: AsyncWrite + Unpin> Connection<IO> {
     /// When the current write stall, if any, reaches the write timeout.
     fn stall_deadline(&self) -> Option<Instant> {
         self.write_stalled_since
-            .map(|since| since + self.config.write_timeout)
+            .and_then(|since| since.checked_add(self.config.write_timeout))
     }
 
     /// The socket took nothing for the write timeout: stop writing.

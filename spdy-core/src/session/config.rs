@@ -210,7 +210,10 @@ pub struct SessionConfig {
     /// trip plus the 256 KiB the driver may have queued ahead of the PING.
     pub ping_timeout: Duration,
     /// End the session (GOAWAY OK) after this long with no open stream and
-    /// nothing received since the last stream ended. Default 5 minutes;
+    /// no frame but PINGs received since the last stream ended (PINGs say
+    /// the peer is alive, not that the session is in use: a keepalive
+    /// either way does not hold an idle session, as in Go's HTTP/2
+    /// server). Default 5 minutes;
     /// `None` never. An idle session still holds its 65 KB (see
     /// `header_compression`), so idle peers are let go.
     pub idle_timeout: Option<Duration>,

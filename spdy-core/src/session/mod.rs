@@ -178,8 +178,13 @@ pub struct Session {
     /// `open_stream` was refused for the peer's limit; announce a free slot.
     open_blocked: bool,
     close_reason: Option<CloseReason>,
-    /// When the peer was last heard from, or the last stream closed.
+    /// When the peer last sent a frame other than PING, or the last
+    /// stream closed: what the idle timeout counts from. PINGs are not
+    /// activity, or a keepalive (ours answered, or the peer's) would keep
+    /// an idle session for ever.
     last_activity: Instant,
+    /// When the peer last sent anything: what the keepalive counts from.
+    last_heard: Instant,
     /// The latest `now` any input carried: the session's idea of the time
     /// for work done by inputs that carry none.
     clock: Instant,
@@ -246,6 +251,7 @@ impl Session {
             open_blocked: false,
             close_reason: None,
             last_activity: now,
+            last_heard: now,
             clock: now,
             recv_timers: ReceiveTimers::new(now),
             send_timers: SendStallCheck::default(),
@@ -363,7 +369,7 @@ impl Session {
             return;
         }
         self.tick(now);
-        self.last_activity = now;
+        self.last_heard = now;
         loop {
             match self.decoder.decode(buf) {
                 Ok(Some(frame)) => self.on_frame(frame, now),
@@ -394,18 +400,18 @@ impl Session {
             .config
             .idle_timeout
             .filter(|_| self.streams.is_empty())
-            .map(|timeout| self.last_activity + timeout);
+            .and_then(|timeout| self.last_activity.checked_add(timeout));
         // An unanswered PING: with the keepalive it ends the session, without
         // it is forgotten; either way at `ping_timeout`.
         let ping_answer = self
             .pings
             .oldest()
-            .map(|sent| sent + self.config.ping_timeout);
+            .and_then(|sent| sent.checked_add(self.config.ping_timeout));
         let keepalive = self
             .config
             .keepalive_interval
             .filter(|_| self.pings.oldest().is_none())
-            .map(|interval| self.last_activity + interval);
+            .and_then(|interval| self.last_heard.checked_add(interval));
         let receive = self.recv_timers.next();
         let send_stall = self.send_timers.next();
         [idle, ping_answer, keepalive, receive, send_stall]
@@ -424,14 +430,19 @@ impl Session {
         self.tick(now);
         if let Some(timeout) = self.config.idle_timeout
             && self.streams.is_empty()
-            && now >= self.last_activity + timeout
+            && self
+                .last_activity
+                .checked_add(timeout)
+                .is_some_and(|deadline| now >= deadline)
         {
             self.queue_goaway(GoAwayStatus::Ok);
             self.finish(CloseReason::IdleTimeout);
             return;
         }
         if let Some(sent) = self.pings.oldest()
-            && now >= sent + self.config.ping_timeout
+            && sent
+                .checked_add(self.config.ping_timeout)
+                .is_some_and(|deadline| now >= deadline)
         {
             if self.config.keepalive_interval.is_some() {
                 self.queue_goaway(GoAwayStatus::Ok);
@@ -446,7 +457,10 @@ impl Session {
         }
         if let Some(interval) = self.config.keepalive_interval
             && self.pings.oldest().is_none()
-            && now >= self.last_activity + interval
+            && self
+                .last_heard
+                .checked_add(interval)
+                .is_some_and(|deadline| now >= deadline)
         {
             // Cannot fail: no ping is outstanding.
             let _ = self.ping(now);

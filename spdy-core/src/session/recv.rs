@@ -15,6 +15,9 @@ const SMALL_WINDOW_UPDATE: u32 = 1024;
 impl Session {
     pub(super) fn on_frame(&mut self, frame: Frame, now: Instant) {
         tracing::trace!(?frame, "received");
+        if !matches!(frame, Frame::Ping(_)) {
+            self.last_activity = self.last_activity.max(now);
+        }
         match frame {
             Frame::Data(f) => self.on_data(f, now),
             Frame::SynStream(f) => self.on_syn_stream(f, now),

@@ -97,7 +97,10 @@ impl Session {
             && !stream.recv_closed
         {
             stream.recv_idle_since = now;
-            self.recv_timers.arm(stream, now + timeout);
+            // A timeout too long to represent never fires.
+            if let Some(deadline) = now.checked_add(timeout) {
+                self.recv_timers.arm(stream, deadline);
+            }
         }
     }
 
@@ -134,11 +137,15 @@ impl Session {
                 || stream.recv_window.available() == 0
                 || stream.recv_credit_pending
             {
-                self.recv_timers.arm(stream, now + timeout);
+                if let Some(later) = now.checked_add(timeout) {
+                    self.recv_timers.arm(stream, later);
+                }
                 continue;
             }
             let since = stream.recv_idle_since.max(self.session_credit_sent_at);
-            let deadline = since + timeout;
+            let Some(deadline) = since.checked_add(timeout) else {
+                continue;
+            };
             if now >= deadline {
                 expired.push(id);
             } else {
