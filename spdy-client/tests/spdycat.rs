@@ -166,6 +166,23 @@ async fn posts_data_with_headers_and_prints_frames() {
     );
     assert!(frames.contains("    x-seen: yes\n"), "{frames}");
 
+    // -H Host names the :host (as with curl); the URL says where to connect.
+    let out = spdycat(args(&[
+        "-H",
+        "Host: media.example:8443",
+        "-v",
+        &format!("http://{addr}/hello"),
+    ]))
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"hello");
+    let frames = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        frames.contains("    :host: media.example:8443\n"),
+        "{frames}"
+    );
+    assert!(!frames.contains("    host:"), "{frames}");
+
     let file = std::env::temp_dir().join(format!("spdycat-data-{}", std::process::id()));
     std::fs::write(&file, vec![b'z'; 200_000]).unwrap();
     let out = spdycat(args(&[

@@ -292,12 +292,33 @@ async fn request(plan: &Plan, uri: &Uri) -> Result<Request<Body>, Failure> {
         }
         (None, None) => Body::empty(),
     };
+    // `-H 'Host: name'` names the :host, as with curl: the URL still says
+    // where to connect.
+    let mut target = uri.clone();
+    if let Some((_, host)) = plan
+        .headers
+        .iter()
+        .find(|(name, _)| *name == http::header::HOST)
+    {
+        let mut parts = uri.clone().into_parts();
+        parts.authority = Some(
+            host.to_str()
+                .ok()
+                .and_then(|h| h.parse().ok())
+                .ok_or_else(|| format!("-H Host: {host:?} is not a host name"))?,
+        );
+        target = Uri::from_parts(parts).map_err(|e| format!("-H Host: {e}"))?;
+    }
     // Several URLs share one session: a page goes ahead of a long download.
     let mut builder = Request::builder()
         .method(plan.method.clone())
-        .uri(uri.clone())
+        .uri(target)
         .extension(RequestPriority(priority_for(uri)));
-    for (name, value) in &plan.headers {
+    for (name, value) in plan
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != http::header::HOST)
+    {
         builder = builder.header(name, value);
     }
     builder.body(body).map_err(|e| e.to_string())
