@@ -308,7 +308,15 @@ async fn no_escape_from_the_root_and_no_listing_by_default() {
         assert!(
             std::str::from_utf8(&body)
                 .unwrap()
-                .contains("<a href=\"x.bin\">x.bin</a>")
+                .contains("<a href=\"./x.bin\">x.bin</a>")
+        );
+        // A file name that reads as a URL with a scheme stays a relative link.
+        std::fs::write(root.join("dir/javascript:alert(1)"), "x").unwrap();
+        let (_, body) = fetch(&client, "GET", "/dir/", &[]).await;
+        let html = std::str::from_utf8(&body).unwrap();
+        assert!(
+            html.contains("<a href=\"./javascript:alert(1)\">javascript:alert(1)</a>"),
+            "{html}"
         );
     })
     .await;

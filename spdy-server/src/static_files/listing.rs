@@ -50,7 +50,9 @@ pub(super) async fn serve(dir: &std::path::Path, shown_path: &str, response: &mu
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>\n<h1>{title}</h1>\n<ul>\n"
     );
     for name in names {
-        let href = utf8_percent_encode(&name, LINK).to_string();
+        // "./" first: a name like "javascript:alert(1)" must stay a
+        // relative path, not become a URL with a scheme.
+        let href = format!("./{}", utf8_percent_encode(&name, LINK));
         html.push_str(&format!(
             "<li><a href=\"{}\">{}</a></li>\n",
             escape_html(&href),
