@@ -27,9 +27,16 @@ pub enum RangeRequest {
 /// assert_eq!(parse_range("bytes=900-", 1000), RangeRequest::Partial { start: 900, end: 999 });
 /// assert_eq!(parse_range("bytes=1000-", 1000), RangeRequest::Unsatisfiable);
 /// assert_eq!(parse_range("bytes=0-1,5-6", 1000), RangeRequest::Full);
+/// assert_eq!(parse_range("Bytes=0-99", 1000), RangeRequest::Partial { start: 0, end: 99 });
 /// ```
 pub fn parse_range(header: &str, len: u64) -> RangeRequest {
-    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+    // Range units are case-insensitive (RFC 9110 §14.1).
+    let header = header.trim();
+    let Some(spec) = header
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+        .and_then(|_| header.get(6..))
+    else {
         return RangeRequest::Full;
     };
     let spec = spec.trim();
