@@ -1,9 +1,16 @@
 //! The uncompressed SPDY/3 name/value block: a 32-bit pair count, then per
 //! pair a 32-bit name length, the name, a 32-bit value length and the value.
 
+use std::collections::HashSet;
+
 use bytes::{BufMut, Bytes};
 
 use super::HeaderError;
+
+/// Up to this many pairs, duplicates are found by comparing each name with
+/// the earlier ones (at most 496 short comparisons, no allocation); above
+/// it, with a set.
+const SCAN_WITHOUT_SET: usize = 32;
 
 /// One name/value pair as it travels in a block. `value` may hold several
 /// values separated by single NUL bytes.
@@ -104,31 +111,48 @@ impl HeaderBlock {
     }
 
     /// Checks the draft's rules: names non-empty, lowercase and unique;
-    /// values either empty or made of non-empty NUL-separated parts.
+    /// values either empty or made of non-empty NUL-separated parts. The
+    /// first pair breaking a rule is reported. Linear in the pair count.
     pub fn validate(&self) -> Result<(), HeaderError> {
+        // The names of the pairs before the current one, in a set once
+        // there are enough of them that comparing each with every earlier
+        // one would cost more than the set (a typical request has about
+        // ten). SipHash with a random key, so a peer cannot pick
+        // colliding names.
+        let mut earlier: Option<HashSet<&[u8]>> =
+            (self.pairs.len() > SCAN_WITHOUT_SET).then(|| HashSet::with_capacity(self.pairs.len()));
         for (i, pair) in self.pairs.iter().enumerate() {
-            let shown = String::from_utf8_lossy(&pair.name);
+            // Only built for the error message.
+            let shown = || String::from_utf8_lossy(&pair.name);
             if pair.name.is_empty() {
                 return Err(HeaderError::Malformed("empty header name".into()));
             }
             if pair.name.iter().any(u8::is_ascii_uppercase) {
                 return Err(HeaderError::Malformed(format!(
-                    "header name {shown:?} is not lowercase"
+                    "header name {:?} is not lowercase",
+                    shown()
                 )));
             }
             if pair.name.contains(&0) {
                 return Err(HeaderError::Malformed(format!(
-                    "header name {shown:?} contains NUL"
+                    "header name {:?} contains NUL",
+                    shown()
                 )));
             }
-            if self.pairs[..i].iter().any(|p| p.name == pair.name) {
+            let seen = match &mut earlier {
+                Some(earlier) => !earlier.insert(&pair.name[..]),
+                None => self.pairs[..i].iter().any(|p| p.name == pair.name),
+            };
+            if seen {
                 return Err(HeaderError::Malformed(format!(
-                    "header name {shown:?} appears twice"
+                    "header name {:?} appears twice",
+                    shown()
                 )));
             }
             if !pair.value.is_empty() && pair.value.split(|b| *b == 0).any(<[u8]>::is_empty) {
                 return Err(HeaderError::Malformed(format!(
-                    "header {shown:?} has an empty value between NUL separators"
+                    "header {:?} has an empty value between NUL separators",
+                    shown()
                 )));
             }
         }
@@ -279,6 +303,43 @@ mod tests {
         ] {
             assert!(ok(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn validation_reports_the_first_bad_pair_in_order() {
+        let first_error = |pairs: &[(&'static str, &'static str)]| match pairs
+            .iter()
+            .copied()
+            .collect::<HeaderBlock>()
+            .validate()
+        {
+            Err(HeaderError::Malformed(message)) => message,
+            other => panic!("{pairs:?}: {other:?}"),
+        };
+        // The second "a" comes before the uppercase name: the duplicate is
+        // reported, and the other way round the uppercase name.
+        assert_eq!(
+            first_error(&[("a", "1"), ("b", ""), ("a", "2"), ("C", "x")]),
+            "header name \"a\" appears twice"
+        );
+        assert_eq!(
+            first_error(&[("a", "1"), ("C", "x"), ("a", "2")]),
+            "header name \"C\" is not lowercase"
+        );
+        // Of two repeated names, the one repeated first is reported.
+        assert_eq!(
+            first_error(&[("a", ""), ("b", ""), ("b", ""), ("a", "")]),
+            "header name \"b\" appears twice"
+        );
+        // A bad value on the first occurrence comes before the repeat.
+        assert_eq!(
+            first_error(&[("a", "x\0"), ("a", "y")]),
+            "header \"a\" has an empty value between NUL separators"
+        );
+        assert_eq!(
+            first_error(&[("a", ""), ("\u{e9}", ""), ("\u{e9}", "")]),
+            "header name \"\u{e9}\" appears twice"
+        );
     }
 
     #[test]
