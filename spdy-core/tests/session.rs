@@ -652,10 +652,9 @@ fn settings_are_recorded_with_persist_flags_and_cleared() {
         Some(42)
     );
     assert_eq!(h.session.peer_settings().persisted.get(&3), Some(&42));
-    assert_eq!(
-        h.session.peer_settings().get(SettingId::Unknown(77)),
-        Some(1)
-    );
+    // Unknown ids are ignored (the draft says so), not stored: a peer
+    // could otherwise fill a map with 16 million of them.
+    assert_eq!(h.session.peer_settings().get(SettingId::Unknown(77)), None);
     h.send(&[Frame::Settings(Settings {
         clear_settings: true,
         entries: vec![],
