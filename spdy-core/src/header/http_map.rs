@@ -35,6 +35,13 @@ pub enum HttpMapError {
     /// A regular header's name or value is not valid HTTP.
     #[error("header {0:?} is not a valid HTTP header")]
     InvalidHeader(String),
+    /// The block has more header names than an `http::HeaderMap` can hold
+    /// (about 24,000). Like the others, a stream error (PROTOCOL_ERROR).
+    #[error("the block's {count} headers are more than an HTTP header map holds")]
+    TooManyHeaders {
+        /// The pairs in the block.
+        count: usize,
+    },
 }
 
 fn version_str(version: Version) -> &'static str {
@@ -75,8 +82,12 @@ pub fn header_map_into_block(headers: &HeaderMap, block: &mut HeaderBlock) {
 
 /// The regular headers of a block (pseudo headers left out), NUL-separated
 /// values becoming repeated values.
+///
+/// Fails with [`HttpMapError::TooManyHeaders`] past the names a `HeaderMap`
+/// can hold, which a large `max_header_block_size` lets a peer send.
 pub fn block_to_header_map(block: &HeaderBlock) -> Result<HeaderMap, HttpMapError> {
-    let mut map = HeaderMap::with_capacity(block.len());
+    let too_many = |_| HttpMapError::TooManyHeaders { count: block.len() };
+    let mut map = HeaderMap::try_with_capacity(block.len()).map_err(too_many)?;
     for pair in block.pairs() {
         if pair.name.first() == Some(&b':') {
             continue;
@@ -89,7 +100,7 @@ pub fn block_to_header_map(block: &HeaderBlock) -> Result<HeaderMap, HttpMapErro
         }
         for value in pair.value.split(|b| *b == 0) {
             let value = HeaderValue::from_bytes(value).map_err(|_| invalid())?;
-            map.append(name.clone(), value);
+            map.try_append(name.clone(), value).map_err(too_many)?;
         }
     }
     Ok(map)
