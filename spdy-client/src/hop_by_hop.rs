@@ -6,15 +6,8 @@ use http::header::{CONNECTION, HeaderName};
 /// Headers that describe one HTTP/1.1 connection, not the message: dropped
 /// whenever a message crosses between HTTP/1.1 and SPDY. Headers named in
 /// `Connection` are dropped too.
-pub const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "te",
-    "trailer",
-];
+/// The same list the header block mapping of `spdy-core` drops.
+pub const HOP_BY_HOP: &[&str] = spdy_core::header::HOP_BY_HOP_HEADERS;
 
 /// Removes the hop-by-hop headers, and those listed in `Connection`, from `headers`.
 ///

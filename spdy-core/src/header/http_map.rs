@@ -10,13 +10,29 @@ use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 
 use super::HeaderBlock;
 
-/// HTTP/1.1 connection-level headers that SPDY does not carry.
+/// HTTP/1.1 connection-level (hop-by-hop) headers that SPDY does not
+/// carry; headers a `connection` header names are dropped too.
 pub const HOP_BY_HOP_HEADERS: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",
     "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
 ];
+
+/// The header names a block's `connection` header lists, lowercased.
+fn connection_listed(block: &HeaderBlock) -> Vec<Vec<u8>> {
+    block
+        .pairs()
+        .iter()
+        .filter(|pair| &pair.name[..] == b"connection")
+        .flat_map(|pair| pair.value.split(|b| *b == 0 || *b == b','))
+        .map(|token| token.trim_ascii().to_ascii_lowercase())
+        .filter(|token| !token.is_empty())
+        .collect()
+}
 
 /// A header block that does not make a valid request or response.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +104,7 @@ pub fn header_map_into_block(headers: &HeaderMap, block: &mut HeaderBlock) {
 pub fn block_to_header_map(block: &HeaderBlock) -> Result<HeaderMap, HttpMapError> {
     let too_many = |_| HttpMapError::TooManyHeaders { count: block.len() };
     let mut map = HeaderMap::try_with_capacity(block.len()).map_err(too_many)?;
+    let listed = connection_listed(block);
     for pair in block.pairs() {
         if pair.name.first() == Some(&b':') {
             continue;
@@ -95,7 +112,9 @@ pub fn block_to_header_map(block: &HeaderBlock) -> Result<HeaderMap, HttpMapErro
         let invalid =
             || HttpMapError::InvalidHeader(String::from_utf8_lossy(&pair.name).into_owned());
         let name = HeaderName::from_bytes(&pair.name).map_err(|_| invalid())?;
-        if HOP_BY_HOP_HEADERS.contains(&name.as_str()) {
+        if HOP_BY_HOP_HEADERS.contains(&name.as_str())
+            || listed.iter().any(|l| l[..] == *name.as_str().as_bytes())
+        {
             continue;
         }
         for value in pair.value.split(|b| *b == 0) {

@@ -336,6 +336,33 @@ fn request_maps_both_ways() {
 }
 
 #[test]
+fn hop_by_hop_headers_from_the_peer_are_dropped_with_those_connection_names() {
+    // A peer (or an origin behind the reverse tunnel) that sends HTTP/1.1
+    // connection headers in a block: none reaches the application, nor
+    // does a header its `connection` header names.
+    let mut block = HeaderBlock::new();
+    block.push(":status", "200");
+    block.push(":version", "HTTP/1.1");
+    block.push("connection", "close, X-Private");
+    block.push("x-private", "secret");
+    for name in [
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "trailer",
+    ] {
+        block.push(name, "x");
+    }
+    block.push("content-type", "text/plain");
+    block.validate().unwrap();
+    let response = block_to_response(&block).unwrap();
+    let names: Vec<&str> = response.headers().keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, vec!["content-type"]);
+}
+
+#[test]
 fn request_without_authority_uses_the_host_header_and_default_scheme() {
     let request = Request::get("/x")
         .header("host", "h.example")
