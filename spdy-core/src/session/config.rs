@@ -136,6 +136,13 @@ pub const SPDYSTREAM_MAX_CONCURRENT_STREAMS: u32 = 1_000;
 /// general five minutes would end a forwarding that merely waits for its
 /// next connection.
 pub const SPDYSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(4 * 60 * 60);
+/// Default [`SessionConfig::max_session_send_buffer`]: 8 MiB, sixteen
+/// streams' worth of the default `max_send_buffer`, twice the default
+/// session window. One stream reaches the speed of a raw TCP copy with
+/// 512 KiB queued (see `max_send_buffer`), so the cap only bites when more
+/// than sixteen streams have their buffers full at once: streams the peer
+/// holds back, or more writers than the link can carry anyway.
+pub const DEFAULT_SESSION_SEND_BUFFER: usize = 8 * 1024 * 1024;
 /// Default [`SessionConfig::stream_send_timeout`]: 60 s.
 pub const DEFAULT_STREAM_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default [`SessionConfig::stream_receive_timeout`]: 60 s.
@@ -184,6 +191,15 @@ pub struct SessionConfig {
     /// buffer. `send_data` with `Bytes` queues the caller's buffer without
     /// copying; `AsyncWrite` copies into it.
     pub max_send_buffer: u32,
+    /// Bytes the application may queue on all streams of the session
+    /// together beyond what has been sent, before `send_data` refuses more
+    /// on any stream (writers wake again once half of it has drained).
+    /// Default [`DEFAULT_SESSION_SEND_BUFFER`]. Bounds what one peer can
+    /// make a server hold: without it, a peer that opens 100 streams and
+    /// grants no credit pins 100 × `max_send_buffer` (50 MiB), and
+    /// without flow control (spdystream peers, 1,000 streams) a slow
+    /// reader could pin 500 MiB.
+    pub max_session_send_buffer: usize,
     /// Largest inflated header block. Default 64 KiB.
     pub max_header_block_size: usize,
     /// Largest control frame payload accepted. Default 72 KiB.
@@ -285,6 +301,7 @@ impl Default for SessionConfig {
             accept_push: true,
             max_send_frame: 16 * 1024,
             max_send_buffer: 512 * 1024,
+            max_session_send_buffer: DEFAULT_SESSION_SEND_BUFFER,
             max_header_block_size: DEFAULT_MAX_HEADER_BLOCK_SIZE,
             max_control_frame_len: DEFAULT_MAX_CONTROL_FRAME_LEN,
             max_data_frame_len: DEFAULT_MAX_DATA_FRAME_LEN,

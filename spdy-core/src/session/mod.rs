@@ -59,9 +59,10 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 pub use config::{
-    DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT, DEFAULT_STREAM_SEND_TIMEOUT,
-    DEFAULT_STREAM_WINDOW, FloodLimits, FlowControl, PROTOCOL_INITIAL_WINDOW, RateLimit, Role,
-    SPDYSTREAM_IDLE_TIMEOUT, SPDYSTREAM_MAX_CONCURRENT_STREAMS, SessionConfig,
+    DEFAULT_SESSION_SEND_BUFFER, DEFAULT_SESSION_WINDOW, DEFAULT_STREAM_RECEIVE_TIMEOUT,
+    DEFAULT_STREAM_SEND_TIMEOUT, DEFAULT_STREAM_WINDOW, FloodLimits, FlowControl,
+    PROTOCOL_INITIAL_WINDOW, RateLimit, Role, SPDYSTREAM_IDLE_TIMEOUT,
+    SPDYSTREAM_MAX_CONCURRENT_STREAMS, SessionConfig,
 };
 pub use error::{CloseReason, SendError};
 pub use event::{Event, ResetOrigin};
@@ -192,6 +193,10 @@ pub struct Session {
     recv_timers: ReceiveTimers,
     /// When to look for streams the peer's windows hold up.
     send_timers: SendStallCheck,
+    /// Bytes queued on all streams and not yet sent.
+    queued_send_total: usize,
+    /// Streams whose writers wait for room under `max_session_send_buffer`.
+    session_room_waiters: Vec<StreamId>,
     /// A session WINDOW_UPDATE that reopens a used-up session window is
     /// queued but not yet sent.
     session_credit_pending: bool,
@@ -211,6 +216,7 @@ impl Session {
         config.max_send_frame = config.max_send_frame.clamp(1, MAX_FRAME_LEN);
         // A stream that may queue nothing could never send.
         config.max_send_buffer = config.max_send_buffer.max(1);
+        config.max_session_send_buffer = config.max_session_send_buffer.max(1);
         config.stream_window = config.stream_window.min(MAX_WINDOW_DELTA);
         config.session_window = config.session_window.min(MAX_WINDOW_DELTA);
         let decoder = FrameDecoder::with_config(DecoderConfig {
@@ -255,6 +261,8 @@ impl Session {
             clock: now,
             recv_timers: ReceiveTimers::new(now),
             send_timers: SendStallCheck::default(),
+            queued_send_total: 0,
+            session_room_waiters: Vec::new(),
             session_credit_pending: false,
             session_credit_sent_at: now,
             out: BytesMut::new(),
@@ -325,7 +333,7 @@ impl Session {
             streams: self.streams.len(),
             queued_control_frames: self.control.len(),
             queued_events: self.events.len(),
-            queued_send_bytes: self.streams.values().map(|s| s.queued_bytes).sum(),
+            queued_send_bytes: self.queued_send_total,
             queued_send_items: self.streams.values().map(|s| s.queue.len()).sum(),
             ready_streams: self.ready.len(),
             remembered_resets: self.reset_memory.len(),
@@ -525,6 +533,8 @@ impl Session {
             return;
         }
         self.streams.clear();
+        self.queued_send_total = 0;
+        self.session_room_waiters.clear();
         self.ready.clear();
         self.recv_timers.clear();
         self.local_open = 0;
@@ -562,6 +572,8 @@ impl Session {
     fn remove_stream(&mut self, stream_id: StreamId) -> Option<Stream> {
         let mut stream = self.streams.remove(&stream_id)?;
         self.recv_timers.disarm(&mut stream);
+        self.queued_send_total = self.queued_send_total.saturating_sub(stream.queued_bytes);
+        self.wake_session_room_waiters();
         if stream.goaway_barrier.is_some() {
             self.goaway_barrier_passed();
         }

@@ -229,7 +229,9 @@ impl Session {
     /// Queues payload on a stream, with FIN when `fin`. Refused with
     /// [`SendError::BufferFull`] while the stream already holds
     /// [`max_send_buffer`](super::SessionConfig::max_send_buffer) unsent
-    /// bytes; an [`Event::Writable`](super::Event::Writable) follows when it drains.
+    /// bytes, or all streams together
+    /// [`max_session_send_buffer`](super::SessionConfig::max_session_send_buffer);
+    /// an [`Event::Writable`](super::Event::Writable) follows when it drains.
     pub fn send_data(
         &mut self,
         stream_id: StreamId,
@@ -237,6 +239,7 @@ impl Session {
         fin: bool,
     ) -> Result<(), SendError> {
         let limit = self.config.max_send_buffer as usize;
+        let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         let stream = self.sendable_stream(stream_id)?;
         if data.is_empty() && !fin {
             // Nothing to say: an empty DATA frame would only cost the peer work.
@@ -246,8 +249,14 @@ impl Session {
             stream.wants_writable = true;
             return Err(SendError::BufferFull(stream_id));
         }
+        if !data.is_empty() && session_full {
+            self.wait_for_session_room(stream_id);
+            return Err(SendError::BufferFull(stream_id));
+        }
+        let len = data.len();
         stream.push(Outgoing::Data { bytes: data, fin });
         stream.fin_queued = fin;
+        self.queued_send_total += len;
         self.schedule(stream_id);
         Ok(())
     }
@@ -256,10 +265,40 @@ impl Session {
     /// stream's queue has room again.
     pub fn notify_when_writable(&mut self, stream_id: StreamId) {
         let limit = self.config.max_send_buffer as usize;
+        let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         if let Some(stream) = self.streams.get_mut(&stream_id) {
             if stream.queued_bytes >= limit {
                 stream.wants_writable = true;
+            } else if session_full {
+                self.wait_for_session_room(stream_id);
             } else {
+                self.events.push_back(super::Event::Writable { stream_id });
+            }
+        }
+    }
+
+    /// Announces `Writable` to `stream_id` once the session's queued bytes
+    /// drop to half of `max_session_send_buffer`.
+    fn wait_for_session_room(&mut self, stream_id: StreamId) {
+        if let Some(stream) = self.streams.get_mut(&stream_id)
+            && !stream.wants_session_room
+        {
+            stream.wants_session_room = true;
+            self.session_room_waiters.push(stream_id);
+        }
+    }
+
+    /// Wakes the writers waiting for session room once half of it is free.
+    pub(super) fn wake_session_room_waiters(&mut self) {
+        if self.session_room_waiters.is_empty()
+            || self.queued_send_total > self.config.max_session_send_buffer / 2
+        {
+            return;
+        }
+        for stream_id in std::mem::take(&mut self.session_room_waiters) {
+            if let Some(stream) = self.streams.get_mut(&stream_id)
+                && std::mem::take(&mut stream.wants_session_room)
+            {
                 self.events.push_back(super::Event::Writable { stream_id });
             }
         }
@@ -292,12 +331,17 @@ impl Session {
         self.streams.get(&stream_id).map(|s| s.priority)
     }
 
-    /// How many more bytes `send_data` accepts on the stream now.
+    /// How many more bytes `send_data` accepts on the stream now: what is
+    /// left of the stream's buffer and of the session's.
     pub fn send_capacity(&self, stream_id: StreamId) -> usize {
+        let session_room = self
+            .config
+            .max_session_send_buffer
+            .saturating_sub(self.queued_send_total);
         match self.streams.get(&stream_id) {
-            Some(s) if !s.fin_queued && !s.send_closed => {
-                (self.config.max_send_buffer as usize).saturating_sub(s.queued_bytes)
-            }
+            Some(s) if !s.fin_queued && !s.send_closed => (self.config.max_send_buffer as usize)
+                .saturating_sub(s.queued_bytes)
+                .min(session_room),
             _ => 0,
         }
     }

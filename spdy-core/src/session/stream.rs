@@ -49,6 +49,8 @@ pub(crate) struct Stream {
     pub(crate) wants_writable: bool,
     /// A flush waits; announce `Writable` once the queue is empty.
     pub(crate) wants_sent: bool,
+    /// A writer waits for room under the session's send buffer cap.
+    pub(crate) wants_session_room: bool,
     /// Reset with this status once the FIN has been sent.
     pub(crate) reset_when_sent: Option<crate::frame::RstStatus>,
     /// Since when the peer has had reason to send on the stream without
@@ -97,6 +99,7 @@ impl Stream {
             scheduled: false,
             wants_writable: false,
             wants_sent: false,
+            wants_session_room: false,
             reset_when_sent: None,
             recv_idle_since: now,
             recv_timer: None,

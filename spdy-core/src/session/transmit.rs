@@ -154,6 +154,7 @@ impl Session {
                     stream.send_window.consume(n as u32);
                     self.send_window.consume(n as u32);
                     stream.queued_bytes -= n;
+                    self.queued_send_total = self.queued_send_total.saturating_sub(n);
                     Transmit::Data {
                         head: Data::head(id, fin, n as u32),
                         payload,
@@ -174,6 +175,7 @@ impl Session {
             if barrier_passed {
                 self.goaway_barrier_passed();
             }
+            self.wake_session_room_waiters();
             // A stream we are sending on is not idle: a response streaming
             // to a client that never half-closed its request is not cut.
             if self.config.stream_receive_timeout.is_some() {
