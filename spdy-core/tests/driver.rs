@@ -222,6 +222,67 @@ async fn slow_reader_holds_the_sender_back() {
 }
 
 #[tokio::test]
+async fn writers_held_by_the_session_send_buffer_all_finish() {
+    // Eight writers, each with more than the session's whole send buffer
+    // to write, to a reader that takes their streams one at a time in
+    // reverse order: the writers the session cap holds back must be woken
+    // as room frees, or this never ends.
+    let client_config = SessionConfig {
+        max_send_buffer: 64 * 1024,
+        max_session_send_buffer: 128 * 1024,
+        ..SessionConfig::default()
+    };
+    // The protocol's initial window: below it, data the client sends before
+    // our SETTINGS reaches it would exceed the window (see `stream_window`).
+    let server_config = SessionConfig {
+        stream_window: 64 * 1024,
+        ..SessionConfig::default()
+    };
+    let (a, b) = tokio::io::duplex(16 * 1024);
+    let (client, _c) = start(a, Role::Client, client_config, DriverConfig::default());
+    let (server, _s) = start(b, Role::Server, server_config, DriverConfig::default());
+    let bodies: Vec<Bytes> = (0..8).map(|i| payload(100 + i, 300 * 1024)).collect();
+    let mut writers = tokio::task::JoinSet::new();
+    for (i, body) in bodies.iter().cloned().enumerate() {
+        let client = client.clone();
+        writers.spawn(async move {
+            let mut headers = HeaderBlock::new();
+            headers.push("n", i.to_string());
+            let (mut send, _recv) = client.open_stream(OpenStream::new(headers)).await.unwrap();
+            send.write_all(&body).await.unwrap();
+            send.shutdown().await.unwrap();
+        });
+    }
+    let mut incoming = Vec::new();
+    for _ in 0..8 {
+        incoming.push(timeout(LIMIT, server.accept()).await.unwrap().unwrap());
+    }
+    incoming.sort_by_key(|s| s.headers().get_str("n").unwrap().parse::<usize>().unwrap());
+    let mut readers = Vec::new();
+    let mut replies = Vec::new();
+    for stream in incoming {
+        // Kept: a reply's send half dropped unfinished resets the stream.
+        let (send, recv) = stream.reply(HeaderBlock::new(), false).unwrap();
+        replies.push(send);
+        readers.push(recv);
+    }
+    for (i, mut recv) in readers.into_iter().enumerate().rev() {
+        let got = timeout(LIMIT, recv.collect(1 << 20))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, bodies[i], "stream {i}");
+    }
+    timeout(LIMIT, async {
+        while let Some(done) = writers.join_next().await {
+            done.unwrap();
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn dropping_the_peer_fails_every_pending_call() {
     let (a, b) = tokio::io::duplex(64 * 1024);
     let (client, client_task) = start(

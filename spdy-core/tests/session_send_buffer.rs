@@ -1,7 +1,8 @@
 //! The session-wide cap on queued send bytes, frame by frame: streams
-//! together hold at most `max_session_send_buffer` unsent bytes, writers
-//! waiting for room are woken when half of it is free, and what the
-//! session reports stays exact.
+//! together hold at most `max_session_send_buffer` unsent bytes plus one
+//! frame's worth each, writers waiting for room are woken when half of it
+//! is free (or their own frame has left), and what the session reports
+//! stays exact.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,6 +16,8 @@ use support::*;
 
 const STREAM_BUFFER: u32 = 512 * 1024;
 const SESSION_BUFFER: usize = 1024 * 1024;
+/// `max_send_frame`: what every stream may queue whatever the session holds.
+const FRAME: usize = 16 * 1024;
 
 /// A server whose peer grants no stream credit: nothing it queues leaves.
 fn stalled_server() -> Harness {
@@ -54,8 +57,8 @@ fn writable(events: &[Event]) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn streams_together_hold_at_most_the_session_buffer() {
+/// Streams 1, 3 and 5 fill the session buffer; stream 5 waits for room.
+fn full_session() -> Harness {
     let mut h = stalled_server();
     for stream in [1, 3, 5] {
         open(&mut h, stream);
@@ -67,35 +70,40 @@ fn streams_together_hold_at_most_the_session_buffer() {
         h.session.send_capacity(id(3)),
         SESSION_BUFFER - STREAM_BUFFER as usize
     );
-    fill(&mut h, 3, STREAM_BUFFER as usize);
-    // Stream 5 has its own buffer free, the session has none.
+    fill(&mut h, 3, STREAM_BUFFER as usize - FRAME);
+    assert_eq!(h.session.send_capacity(id(5)), FRAME);
+    fill(&mut h, 5, FRAME);
+    // The session buffer is full.
+    assert_eq!(h.session.stats().queued_send_bytes, SESSION_BUFFER);
     assert_eq!(h.session.send_capacity(id(5)), 0);
     assert_eq!(
         h.session.send_data(id(5), Bytes::from_static(b"x"), false),
         Err(SendError::BufferFull(id(5)))
     );
-    assert_eq!(h.session.stats().queued_send_bytes, SESSION_BUFFER);
+    // A stream with nothing queued may still queue one frame's worth, so
+    // streams the peer holds back cannot starve it.
+    open(&mut h, 7);
+    assert_eq!(h.session.send_capacity(id(7)), FRAME);
     h.session.notify_when_writable(id(5));
     assert!(writable(&h.events()).is_empty(), "no room yet");
-    // The peer cancels stream 1: half the session buffer is free again.
-    h.send(&[rst(1, RstStatus::Cancel)]);
-    assert_eq!(writable(&h.events()), vec![5]);
-    assert_eq!(h.session.stats().queued_send_bytes, STREAM_BUFFER as usize);
-    assert_eq!(h.session.send_capacity(id(5)), STREAM_BUFFER as usize);
-    fill(&mut h, 5, 1000);
+    h
 }
 
 #[test]
-fn writers_wake_when_sending_frees_half_the_session_buffer() {
-    let mut h = stalled_server();
-    for stream in [1, 3, 5] {
-        open(&mut h, stream);
-    }
-    h.sent();
-    fill(&mut h, 1, STREAM_BUFFER as usize);
-    fill(&mut h, 3, STREAM_BUFFER as usize);
-    h.session.notify_when_writable(id(5));
-    h.events();
+fn a_reset_that_frees_half_the_session_buffer_wakes_the_writers() {
+    let mut h = full_session();
+    h.send(&[rst(1, RstStatus::Cancel)]);
+    assert_eq!(writable(&h.events()), vec![5]);
+    assert_eq!(h.session.stats().queued_send_bytes, SESSION_BUFFER / 2);
+    assert_eq!(
+        h.session.send_capacity(id(5)),
+        STREAM_BUFFER as usize - FRAME
+    );
+}
+
+#[test]
+fn sending_that_frees_half_the_session_buffer_wakes_the_writers() {
+    let mut h = full_session();
     // Credit for stream 1 (and the session): a little goes out, not yet
     // enough to wake anyone.
     h.send(&[wu(0, 1 << 24), wu(1, 64 * 1024)]);
@@ -104,8 +112,19 @@ fn writers_wake_when_sending_frees_half_the_session_buffer() {
     // The rest of stream 1 goes out: half the session buffer is free.
     h.send(&[wu(1, STREAM_BUFFER)]);
     h.sent();
-    assert!(writable(&h.events()).contains(&5));
-    assert_eq!(h.session.stats().queued_send_bytes, STREAM_BUFFER as usize);
+    assert_eq!(writable(&h.events()), vec![5]);
+    assert_eq!(h.session.stats().queued_send_bytes, SESSION_BUFFER / 2);
+}
+
+#[test]
+fn a_writer_waiting_for_session_room_goes_on_when_its_own_frame_leaves() {
+    let mut h = full_session();
+    // Only stream 5 gets credit: its frame leaves, the session stays full
+    // of the others' data, and stream 5 may queue its next frame.
+    h.send(&[wu(0, 1 << 24), wu(5, FRAME as u32)]);
+    h.sent();
+    assert_eq!(writable(&h.events()), vec![5]);
+    assert_eq!(h.session.send_capacity(id(5)), FRAME);
 }
 
 #[test]

@@ -154,7 +154,12 @@ pub const PROTOCOL_INITIAL_WINDOW: u32 = 65_536;
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
     /// Receive window advertised per stream (SETTINGS INITIAL_WINDOW_SIZE).
-    /// Default [`DEFAULT_STREAM_WINDOW`].
+    /// Default [`DEFAULT_STREAM_WINDOW`]. Below the protocol's 64 KiB it
+    /// races with the peer: SPDY has no SETTINGS acknowledgement, so a peer
+    /// may send up to 64 KiB on a stream it opens before our SETTINGS
+    /// reaches it, and that stream is reset with FLOW_CONTROL_ERROR (the
+    /// window is enforced as advertised). Keep it at 64 KiB or more unless
+    /// the peer waits for our SETTINGS.
     pub stream_window: u32,
     /// Receive window for the whole session, raised from 64 KiB by a
     /// WINDOW_UPDATE at start. Default [`DEFAULT_SESSION_WINDOW`].
@@ -194,6 +199,9 @@ pub struct SessionConfig {
     /// Bytes the application may queue on all streams of the session
     /// together beyond what has been sent, before `send_data` refuses more
     /// on any stream (writers wake again once half of it has drained).
+    /// Each stream may still queue one frame's worth (`max_send_frame`),
+    /// so streams the peer holds back never starve the others: the bound
+    /// is this plus one frame per stream.
     /// Default [`DEFAULT_SESSION_SEND_BUFFER`]. Bounds what one peer can
     /// make a server hold: without it, a peer that opens 100 streams and
     /// grants no credit pins 100 × `max_send_buffer` (50 MiB), and

@@ -239,6 +239,7 @@ impl Session {
         fin: bool,
     ) -> Result<(), SendError> {
         let limit = self.config.max_send_buffer as usize;
+        let floor = self.config.max_send_frame as usize;
         let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         let stream = self.sendable_stream(stream_id)?;
         if data.is_empty() && !fin {
@@ -249,7 +250,7 @@ impl Session {
             stream.wants_writable = true;
             return Err(SendError::BufferFull(stream_id));
         }
-        if !data.is_empty() && session_full {
+        if !data.is_empty() && session_full && stream.queued_bytes >= floor {
             self.wait_for_session_room(stream_id);
             return Err(SendError::BufferFull(stream_id));
         }
@@ -265,11 +266,12 @@ impl Session {
     /// stream's queue has room again.
     pub fn notify_when_writable(&mut self, stream_id: StreamId) {
         let limit = self.config.max_send_buffer as usize;
+        let floor = self.config.max_send_frame as usize;
         let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         if let Some(stream) = self.streams.get_mut(&stream_id) {
             if stream.queued_bytes >= limit {
                 stream.wants_writable = true;
-            } else if session_full {
+            } else if session_full && stream.queued_bytes >= floor {
                 self.wait_for_session_room(stream_id);
             } else {
                 self.events.push_back(super::Event::Writable { stream_id });
@@ -332,16 +334,19 @@ impl Session {
     }
 
     /// How many more bytes `send_data` accepts on the stream now: what is
-    /// left of the stream's buffer and of the session's.
+    /// left of the stream's buffer and of the session's. Every stream may
+    /// hold one frame's worth (`max_send_frame`) whatever the session
+    /// holds, so streams the peer holds back never starve the others.
     pub fn send_capacity(&self, stream_id: StreamId) -> usize {
         let session_room = self
             .config
             .max_session_send_buffer
             .saturating_sub(self.queued_send_total);
+        let floor = self.config.max_send_frame as usize;
         match self.streams.get(&stream_id) {
             Some(s) if !s.fin_queued && !s.send_closed => (self.config.max_send_buffer as usize)
                 .saturating_sub(s.queued_bytes)
-                .min(session_room),
+                .min(session_room.max(floor.saturating_sub(s.queued_bytes))),
             _ => 0,
         }
     }

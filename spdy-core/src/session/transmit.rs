@@ -166,6 +166,15 @@ impl Session {
             // hands over a large piece instead of a frame's worth.
             let room = stream.queued_bytes <= self.config.max_send_buffer as usize / 2;
             let writable = stream.wants_writable && room;
+            // A writer waiting for session room may go on once its own
+            // floor (a frame's worth) is free again.
+            let floor_free = stream.wants_session_room
+                && stream.queued_bytes < self.config.max_send_frame as usize;
+            if floor_free {
+                stream.wants_session_room = false;
+                self.session_room_waiters.retain(|waiter| *waiter != id);
+                self.events.push_back(Event::Writable { stream_id: id });
+            }
             let sent = stream.wants_sent && stream.queue.is_empty();
             if writable || sent {
                 stream.wants_writable &= !writable;
