@@ -15,7 +15,8 @@
 //! - the session's open streams are exactly those the events and commands
 //!   say are open;
 //! - every queue stays within its bound (control frames, reset memory,
-//!   pings, scheduler, per-stream send queues, peer streams);
+//!   pings, scheduler, per-stream and session send queues, peer streams),
+//!   and the session's count of queued send bytes matches its streams';
 //! - after `handle_timeout(now)` the next deadline is in the future.
 
 use std::collections::{HashMap, HashSet};
@@ -228,6 +229,13 @@ impl Setup {
             accept_push: self.accept_push,
             max_send_frame: pick(&[0, 1, 100, 4096, 16_384], self.max_send_frame),
             max_send_buffer: pick(&[0, 1, 1000, 65_536], self.max_send_buffer),
+            // Derived from fields the corpus already has, so its inputs
+            // keep their meaning.
+            max_session_send_buffer: pick(
+                &[1, 2_000, 100_000],
+                self.max_send_buffer ^ self.session_window,
+            ),
+            stream_send_timeout: Some(Duration::from_secs(30)),
             max_header_block_size: 4096,
             max_control_frame_len: 4096,
             max_data_frame_len: 4096,
@@ -809,6 +817,26 @@ impl Run {
         );
         let per_stream = self.config.max_send_buffer as usize + usize::from(u16::MAX);
         assert!(stats.queued_send_bytes <= stats.streams * per_stream);
+        let queued: usize = self
+            .model
+            .open
+            .iter()
+            .filter_map(|id| self.session.queued_bytes(*id))
+            .sum();
+        assert_eq!(
+            stats.queued_send_bytes, queued,
+            "the session's count of queued bytes drifted"
+        );
+        // The session cap, plus per stream its frame's worth and what one
+        // send_data accepted below that may carry past it.
+        let frame = self.config.max_send_frame.max(1) as usize;
+        let session_bound =
+            self.config.max_session_send_buffer + stats.streams * (frame + usize::from(u16::MAX));
+        assert!(
+            stats.queued_send_bytes <= session_bound,
+            "{} bytes queued (bound {session_bound})",
+            stats.queued_send_bytes
+        );
         let control_bound = self.config.max_queued_control_frames
             + self.commands_since_drain
             + self.received_since_drain / 16_384
