@@ -16,6 +16,15 @@ use tokio::time::Sleep;
 /// stream. Receive credit goes back to the peer as chunks are taken, so a
 /// slow reader holds the sender back; dropping it before the end resets the
 /// stream with CANCEL, freeing the peer's resources at once.
+///
+/// With a content length, the body must be exactly that long: a body that
+/// goes past it, or ends (FIN) short of it, resets the stream with
+/// PROTOCOL_ERROR and fails the read with an error naming the stream, the
+/// declared length and what arrived, so a truncated body is never taken
+/// for a complete one. (The SPDY/3 draft tells clients to ignore a
+/// content-length the DATA disagrees with; we follow HTTP/2, RFC 9113
+/// §8.1.1, and treat the message as malformed: in practice such a body
+/// is a truncated one.)
 pub struct RecvBody {
     stream: Option<RecvStream>,
     id: StreamId,
@@ -37,11 +46,16 @@ impl std::fmt::Debug for RecvBody {
 
 impl RecvBody {
     /// The body carried by `stream`; `content_length` (from the headers)
-    /// becomes the size hint. `ended` when the headers came with FIN.
+    /// is the length the body must have, and the size hint. Pass `None`
+    /// when the header describes no body: the answer to a HEAD request, a
+    /// 1xx, 204 or 304 response. `ended` when the headers came with FIN.
     pub fn new(stream: RecvStream, content_length: Option<u64>, ended: bool) -> Self {
         let id = stream.id();
+        // Headers with FIN but a length above zero: the first read reports
+        // the missing body, so the stream is kept until then.
+        let short = content_length.is_some_and(|len| len > 0);
         RecvBody {
-            stream: (!ended).then_some(stream),
+            stream: (!ended || short).then_some(stream),
             id,
             content_length,
             received: 0,
@@ -93,7 +107,13 @@ impl RecvBody {
         match stream.poll_data(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
                 self.timer = None;
-                self.received += chunk.len() as u64;
+                let received = self.received + chunk.len() as u64;
+                if let Some(declared) = self.content_length
+                    && received > declared
+                {
+                    return Poll::Ready(Some(Err(self.fail_length(declared, received))));
+                }
+                self.received = received;
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => {
@@ -101,8 +121,12 @@ impl RecvBody {
                 Poll::Ready(Some(Err(error)))
             }
             Poll::Ready(None) => {
-                // Keep the stream handle: dropping it now is harmless (the
-                // peer finished), but it also reports a clean end.
+                if let Some(declared) = self.content_length
+                    && self.received < declared
+                {
+                    return Poll::Ready(Some(Err(self.fail_length(declared, self.received))));
+                }
+                // Dropping the handle now is harmless: the peer finished.
                 self.stream = None;
                 Poll::Ready(None)
             }
@@ -124,6 +148,23 @@ impl RecvBody {
                 Poll::Ready(Some(Err(driver::Error::Timeout)))
             }
         }
+    }
+
+    /// The body's length disagrees with its content-length: the peer broke
+    /// the message's framing, so the stream is reset with PROTOCOL_ERROR
+    /// and the read fails.
+    fn fail_length(&mut self, declared: u64, received: u64) -> driver::Error {
+        let error = driver::Error::ContentLength {
+            stream_id: self.id,
+            declared,
+            received,
+        };
+        tracing::debug!(%error, "resetting with PROTOCOL_ERROR");
+        if let Some(mut stream) = self.stream.take() {
+            stream.reset(RstStatus::ProtocolError);
+        }
+        self.timer = None;
+        error
     }
 }
 

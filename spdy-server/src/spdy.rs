@@ -181,12 +181,14 @@ pub(crate) async fn serve_stream<H: Handler>(
     };
     let fin = incoming.is_fin();
     let (responder, recv) = incoming.into_parts();
+    // A request's content-length always describes its body: a body of
+    // another length fails the handler's read and resets the stream.
     let length = crate::content_length(request.headers());
-    let body = if fin {
+    let body = if fin && length.is_none_or(|len| len == 0) {
         drop(recv);
         Body::empty()
     } else {
-        Body::from(RecvBody::new(recv, length, false).with_idle_timeout(body_idle_timeout))
+        Body::from(RecvBody::new(recv, length, fin).with_idle_timeout(body_idle_timeout))
     };
     let mut request = request.map(|()| body);
     let log = AccessLog::new(&request, &info, Some(id));

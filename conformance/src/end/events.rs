@@ -245,6 +245,9 @@ impl From<&Error> for ErrorNote {
                 retryable: error.is_retryable(),
             },
             Error::Timeout => ErrorNote::Timeout,
+            Error::ContentLength { .. } => ErrorNote::Http {
+                detail: error.to_string(),
+            },
         }
     }
 }

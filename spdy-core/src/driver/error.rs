@@ -26,6 +26,21 @@ pub enum Error {
     /// The peer did not answer in time.
     #[error("timed out waiting for the peer")]
     Timeout,
+    /// An HTTP body's length disagreed with its `content-length`: it went
+    /// past it, or ended short of it. The stream was reset with
+    /// PROTOCOL_ERROR: the body is not the message the peer declared.
+    #[error(
+        "stream {stream_id}: {received} body bytes arrived where its content-length declared \
+         {declared}"
+    )]
+    ContentLength {
+        /// The stream.
+        stream_id: StreamId,
+        /// What `content-length` said.
+        declared: u64,
+        /// What arrived: past `declared` when the body went on too long.
+        received: u64,
+    },
 }
 
 impl Error {
