@@ -47,7 +47,15 @@ impl AccessLog {
         let path = self.uri.path_and_query().map_or("/", |p| p.as_str());
         let stream = self.stream.map_or(0, |s| s.get());
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match error {
+        // A failed finish or body write, or an abort (by the handler, a body
+        // error, a body that disagreed with its content-length): the client
+        // did not get the whole response, and the line says so.
+        let incomplete = match (error, writer.incomplete_reason()) {
+            (Some(error), _) => Some(error.to_string()),
+            (None, Some(reason)) => Some(reason.to_owned()),
+            (None, None) => None,
+        };
+        match incomplete {
             None => tracing::info!(
                 target: "spdy_server::access",
                 peer = %self.peer,

@@ -21,4 +21,15 @@ pub enum WriteError {
     /// The push could not be made (e.g. the URI is not a path on this host).
     #[error("cannot push: {0}")]
     InvalidPush(String),
+    /// The body would not have the length the response's `Content-Length`
+    /// declares: a write went past it, or the response ended short of it.
+    /// The response was aborted, so the client sees an error, not a body
+    /// of another length.
+    #[error("the response's content-length declared {declared} bytes; it would have had {length}")]
+    ContentLength {
+        /// What `Content-Length` said.
+        declared: u64,
+        /// The length the body would have had.
+        length: u64,
+    },
 }

@@ -17,6 +17,12 @@ use crate::{Body, WriteError};
 /// stop writing.
 ///
 /// For a HEAD request the head goes out and body writes are discarded.
+///
+/// A `Content-Length` the handler sets is held to: a write that would go
+/// past it fails and aborts the response, and finishing short of it aborts
+/// instead of ending cleanly, so the client never takes a body of another
+/// length for a complete one. (On HEAD, 1xx, 204 and 304 responses the
+/// header describes a body that is not sent, and is not checked.)
 pub struct ResponseWriter {
     transport: Box<dyn Transport>,
     status: StatusCode,
@@ -28,6 +34,13 @@ pub struct ResponseWriter {
     /// The request's URI, to resolve relative push paths.
     base: Option<Uri>,
     written: u64,
+    /// The body length the sent head promised, if any.
+    declared: Option<u64>,
+    /// Why the response was aborted, once it was.
+    aborted: Option<String>,
+    /// The first body write the transport failed: bytes never reached
+    /// the client.
+    failed: Option<String>,
 }
 
 impl std::fmt::Debug for ResponseWriter {
@@ -53,6 +66,9 @@ impl ResponseWriter {
             head_only: request.method() == Method::HEAD,
             base: Some(request.uri().clone()),
             written: 0,
+            declared: None,
+            aborted: None,
+            failed: None,
         }
     }
 
@@ -94,6 +110,19 @@ impl ResponseWriter {
         self.written
     }
 
+    /// True once the response was aborted: by [`abort`](ResponseWriter::abort),
+    /// or because the body disagreed with its `Content-Length`. The client
+    /// saw an error, not a complete response.
+    pub fn is_aborted(&self) -> bool {
+        self.aborted.is_some()
+    }
+
+    /// Why the client did not get the whole response, if it did not: the
+    /// abort's reason, or the first failed body write.
+    pub(crate) fn incomplete_reason(&self) -> Option<&str> {
+        self.aborted.as_deref().or(self.failed.as_deref())
+    }
+
     /// The protocol the response goes over (`"spdy/3.1"`, `"http/1.1"`).
     pub fn protocol(&self) -> &'static str {
         self.transport.protocol()
@@ -102,6 +131,9 @@ impl ResponseWriter {
     fn send_head(&mut self, end: bool) -> Result<(), WriteError> {
         if self.head_sent {
             return Ok(());
+        }
+        if !self.head_only && !bodiless(self.status) {
+            self.declared = crate::content_length(&self.headers);
         }
         let mut head = Response::new(());
         *head.status_mut() = self.status;
@@ -115,7 +147,9 @@ impl ResponseWriter {
     }
 
     /// Writes body bytes, sending the head first if needed. Waits while the
-    /// client cannot take more.
+    /// client cannot take more. Bytes that would go past the declared
+    /// `Content-Length` are refused: the write fails and the response is
+    /// aborted.
     pub async fn write(&mut self, data: impl Into<Bytes>) -> Result<(), WriteError> {
         if self.finished {
             return Err(WriteError::Finished);
@@ -129,13 +163,17 @@ impl ResponseWriter {
             return Ok(());
         }
         let len = data.len() as u64;
-        self.transport.send_data(data).await?;
+        self.check_overflow(len)?;
+        if let Err(error) = self.transport.send_data(data).await {
+            return Err(self.write_failed(error));
+        }
         self.written += len;
         Ok(())
     }
 
     /// Writes the last body bytes and finishes the response (on SPDY the
-    /// FIN rides on the last DATA frame).
+    /// FIN rides on the last DATA frame). A body that would end short of, or
+    /// go past, the declared `Content-Length` fails and aborts instead.
     pub async fn write_last(&mut self, data: impl Into<Bytes>) -> Result<(), WriteError> {
         if self.finished {
             return Err(WriteError::Finished);
@@ -146,8 +184,17 @@ impl ResponseWriter {
         }
         self.send_head(false)?;
         let len = data.len() as u64;
+        self.check_overflow(len)?;
+        if let Some(declared) = self.declared
+            && self.written + len < declared
+        {
+            // No FIN on a short body; the bytes would only precede the abort.
+            return Err(self.abort_for(declared, self.written + len));
+        }
         self.finished = true;
-        self.transport.send_last(data).await?;
+        if let Err(error) = self.transport.send_last(data).await {
+            return Err(self.write_failed(error));
+        }
         self.written += len;
         Ok(())
     }
@@ -162,7 +209,8 @@ impl ResponseWriter {
     }
 
     /// Ends the response: sends the head if needed (with no body), then FIN.
-    /// Called for the handler when it returns.
+    /// Called for the handler when it returns. A body short of the declared
+    /// `Content-Length` is aborted instead, and this fails.
     pub async fn finish(&mut self) -> Result<(), WriteError> {
         if self.finished {
             return Ok(());
@@ -176,7 +224,19 @@ impl ResponseWriter {
                 self.headers
                     .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
+            if !self.head_only
+                && !bodiless(self.status)
+                && let Some(declared) = crate::content_length(&self.headers)
+                && declared > 0
+            {
+                return Err(self.short_body(declared));
+            }
             return self.send_head(true);
+        }
+        if let Some(declared) = self.declared
+            && self.written < declared
+        {
+            return Err(self.short_body(declared));
         }
         self.finished = true;
         self.transport.finish()
@@ -185,8 +245,47 @@ impl ResponseWriter {
     /// Ends the response abnormally, so the client sees an error instead of
     /// a truncated body (SPDY: RST_STREAM; HTTP/1.1: the connection is cut).
     pub fn abort(&mut self) {
+        self.abort_with("aborted by the handler".to_owned());
+    }
+
+    /// Fails (and aborts the response) when `len` more bytes would go past
+    /// the declared `Content-Length`.
+    fn check_overflow(&mut self, len: u64) -> Result<(), WriteError> {
+        let Some(declared) = self.declared else {
+            return Ok(());
+        };
+        if self.written + len <= declared {
+            return Ok(());
+        }
+        Err(self.abort_for(declared, self.written + len))
+    }
+
+    /// Aborts a response ending short of its declared `Content-Length`.
+    fn short_body(&mut self, declared: u64) -> WriteError {
+        self.abort_for(declared, self.written)
+    }
+
+    /// Aborts a response whose body would have `length` bytes instead of
+    /// the `declared` ones; the error is the handler's.
+    fn abort_for(&mut self, declared: u64, length: u64) -> WriteError {
+        let error = WriteError::ContentLength { declared, length };
+        tracing::debug!(%error, "aborting the response");
+        self.abort_with(error.to_string());
+        error
+    }
+
+    /// Remembers the first failed body write (for the access log).
+    fn write_failed(&mut self, error: WriteError) -> WriteError {
+        if self.failed.is_none() {
+            self.failed = Some(error.to_string());
+        }
+        error
+    }
+
+    fn abort_with(&mut self, reason: String) {
         if !self.finished {
             self.finished = true;
+            self.aborted = Some(reason);
             self.transport.abort();
         }
     }
@@ -220,7 +319,7 @@ impl ResponseWriter {
                 }
                 Err(error) => {
                     tracing::debug!(%error, "response body failed; aborting the response");
-                    self.abort();
+                    self.abort_with(format!("the response body failed: {error}"));
                     return Ok(());
                 }
             }
