@@ -13,6 +13,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use spdy_client::hop_by_hop;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
@@ -181,6 +182,36 @@ impl http_body::Body for IdleTimeoutBody {
     }
 }
 
+/// Gives an HTTP/1.1 request the shape the same request has over SPDY, so
+/// a handler sees one model: hop-by-hop headers (and those `Connection`
+/// names) dropped, and the URI in absolute form (`http://host/path`, from
+/// the `Host` header; `https` over TLS), as SPDY's `:scheme` and `:host`
+/// make it. A request without a usable `Host` keeps its origin-form URI.
+fn as_over_spdy<B>(request: Request<B>, tls: bool) -> Request<B> {
+    let (mut parts, body) = request.into_parts();
+    hop_by_hop::strip(&mut parts.headers);
+    if parts.uri.authority().is_none()
+        && let Some(host) = parts.headers.get(http::header::HOST)
+        && let Ok(authority) = http::uri::Authority::try_from(host.as_bytes())
+    {
+        let mut uri = parts.uri.clone().into_parts();
+        uri.scheme = Some(if tls {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        });
+        uri.authority = Some(authority);
+        if uri.path_and_query.is_none() {
+            uri.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+        }
+        match http::Uri::from_parts(uri) {
+            Ok(absolute) => parts.uri = absolute,
+            Err(error) => tracing::debug!(%error, "keeping the request's origin-form URI"),
+        }
+    }
+    Request::from_parts(parts, body)
+}
+
 /// Runs the handler for one HTTP/1.1 request and returns hyper's response
 /// once the handler sends its head.
 async fn answer<H: Handler>(
@@ -193,6 +224,7 @@ async fn answer<H: Handler>(
     let started = Instant::now();
     let (head_tx, head_rx) = oneshot::channel();
     let (data_tx, data_rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let request = as_over_spdy(request, info.tls);
     let mut request = request.map(|inner| {
         Body::new(IdleTimeoutBody {
             inner,

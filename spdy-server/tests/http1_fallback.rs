@@ -170,3 +170,50 @@ async fn a_client_that_stops_reading_is_let_go_after_the_write_timeout() {
     within(rx).await.unwrap();
     drop(socket);
 }
+
+/// Answers with what the handler saw: the URI and the header names.
+fn what_the_handler_saw() -> impl Handler {
+    spdy_server::handler_fn(|request: Request<Body>| async move {
+        let mut names: Vec<&str> = request.headers().keys().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        http::Response::new(Body::from(format!("{} {names:?}", request.uri())))
+    })
+}
+
+#[tokio::test]
+async fn a_handler_sees_the_same_request_over_http1_and_spdy() {
+    let (_server, addr, _task) = start(what_the_handler_saw(), ServerConfig::default()).await;
+    let mut sender = http1(addr).await;
+    let request = Request::get("/a?b=c")
+        .header("host", "media.local:8443")
+        .header("accept", "*/*")
+        .header("connection", "keep-alive, x-private")
+        .header("x-private", "1")
+        .header("te", "trailers")
+        .header("keep-alive", "timeout=5")
+        .body(http_body_util::Empty::<Bytes>::new())
+        .unwrap();
+    let over_http1 = within(async {
+        let response = sender.send_request(request).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    })
+    .await;
+
+    let client = spdy_client::Client::connect(addr, spdy_client::ClientConfig::default())
+        .await
+        .unwrap();
+    let request = Request::get("http://media.local:8443/a?b=c")
+        .header("accept", "*/*")
+        .body(spdy_client::Body::empty())
+        .unwrap();
+    let over_spdy = within(async {
+        let mut response = client.send(request).await.unwrap();
+        response.body_mut().bytes(1 << 16).await.unwrap()
+    })
+    .await;
+    assert_eq!(
+        over_http1,
+        Bytes::from_static(b"http://media.local:8443/a?b=c [\"accept\", \"host\"]")
+    );
+    assert_eq!(over_http1, over_spdy);
+}
