@@ -12,6 +12,12 @@ use tokio::sync::mpsc;
 use crate::RecvBody;
 
 /// A response the server pushed, with the request it answers.
+///
+/// The session checks the push's framing (associated with an open stream
+/// of ours, `:scheme`, `:host` and `:path` present), not its origin: before
+/// caching a pushed response under its URL, check that `request.uri()`'s
+/// authority is one the server may speak for (browsers accept pushes only
+/// for the origin of the request they came with).
 #[derive(Debug)]
 pub struct PushedResponse {
     /// The client stream the push belongs to.
