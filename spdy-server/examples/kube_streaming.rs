@@ -37,7 +37,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use spdy_server::core::driver::{RecvStream, SendStream, StreamIo};
 use spdy_server::kube::portforward::relay_tcp;
@@ -346,7 +346,10 @@ pub async fn serve_with(listener: TcpListener, config: StreamingConfig) {
                 let response = route(&server, request, local);
                 async move { Ok::<_, Infallible>(response) }
             });
+            // A client that never finishes its request head is let go.
             if let Err(error) = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
                 .serve_connection(TokioIo::new(tcp), service)
                 .with_upgrades()
                 .await
