@@ -195,3 +195,30 @@ fn without_flow_control_or_with_none_it_never_fires() {
         Some(DEFAULT_STREAM_SEND_TIMEOUT)
     );
 }
+
+#[test]
+fn a_stream_the_peer_keeps_sending_on_is_not_stalled() {
+    // A client whose upload the server does not read (no credit past the
+    // first 64 KiB) while the response streams in: the upload waits, the
+    // stream is alive. Once the response stops, the clock runs.
+    let mut h = Harness::new(Role::Client, config());
+    let start = h.now;
+    let stream = h
+        .session
+        .open_stream(OpenStream::new(req("/upload")))
+        .unwrap();
+    h.session
+        .send_data(stream, Bytes::from(vec![1u8; 100_000]), true)
+        .unwrap();
+    assert_eq!(data_bytes(&h.sent()), 65_536);
+    h.send(&[Frame::SynReply(SynReply::new(stream, resp()))]);
+    for n in 1..=4u64 {
+        run_until(&mut h, start, secs(30 * n));
+        h.send(&[Frame::Data(Data::new(stream, Bytes::from_static(b"more")))]);
+        assert!(cancelled(&h.sent()).is_empty(), "reset at {} s", 30 * n);
+    }
+    run_until(&mut h, start, secs(120) + TIMEOUT - secs(1));
+    assert!(cancelled(&h.sent()).is_empty());
+    run_until(&mut h, start, secs(120) + TIMEOUT + secs(1));
+    assert_eq!(cancelled(&h.sent()), vec![stream.get()]);
+}

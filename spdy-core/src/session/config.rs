@@ -266,7 +266,9 @@ pub struct SessionConfig {
     /// with [`ResetOrigin::SendTimeout`](super::ResetOrigin::SendTimeout))
     /// when it has DATA queued that the peer's windows (the stream's or the
     /// session's) have kept from going out for this long. Any credit that
-    /// lets the stream send again restarts the clock. Checked at a
+    /// lets the stream send again restarts the clock, and so does DATA the
+    /// peer sends on the stream (a request body held back while its
+    /// response streams in is not stalled). Checked at a
     /// granularity of one second. Default 60 s, as nginx's `send_timeout`
     /// (our own HTTP/1.1 side gives up a client that takes nothing for the
     /// driver's 30 s write timeout). Without it a peer that stops granting

@@ -208,6 +208,7 @@ impl Session {
         }
         stream.recv_window.consume(len);
         stream.recv_idle_since = now;
+        stream.peer_data_at = Some(now);
         if fin {
             stream.recv_closed = true;
         }

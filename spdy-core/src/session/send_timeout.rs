@@ -70,6 +70,9 @@ impl Session {
                 stream.send_blocked_since = None;
                 continue;
             }
+            // A peer still sending on the stream is alive: an upload held
+            // back while the response streams in is not stalled.
+            let since = stream.peer_data_at.map_or(since, |at| at.max(since));
             let Some(due) = since.checked_add(timeout) else {
                 continue;
             };

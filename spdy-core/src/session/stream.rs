@@ -70,6 +70,9 @@ pub(crate) struct Stream {
     /// Since when the peer's windows have kept the stream's queued DATA
     /// from going out (see `send_timeout`).
     pub(crate) send_blocked_since: Option<Instant>,
+    /// When the peer last sent DATA on the stream: a stream the peer is
+    /// sending on is alive, whatever its send side waits for.
+    pub(crate) peer_data_at: Option<Instant>,
 }
 
 impl Stream {
@@ -108,6 +111,7 @@ impl Stream {
             items_sent: 0,
             goaway_barrier: None,
             send_blocked_since: None,
+            peer_data_at: None,
         }
     }
 
