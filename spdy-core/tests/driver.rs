@@ -688,3 +688,58 @@ async fn both_ends_open_streams_at_once_over_tcp() {
     server_socket.set_nodelay(true).unwrap();
     both_ends_at_once(client_socket, server_socket).await;
 }
+
+#[tokio::test]
+async fn stream_reset_says_who_reset_a_stream_and_none_for_a_clean_end() {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let (client, _c) = start(
+        a,
+        Role::Client,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    let (server, _s) = start(
+        b,
+        Role::Server,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    echo_server(server);
+    // A clean exchange: None once both halves are done.
+    let (mut send, mut recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+    let id = send.id();
+    send.send_last(Bytes::from_static(b"hi")).await.unwrap();
+    recv.headers().await.unwrap();
+    assert_eq!(recv.collect(1024).await.unwrap(), "hi");
+    assert_eq!(timeout(LIMIT, client.stream_reset(id)).await.unwrap(), None);
+    // A stream the peer resets (a server that drops it unanswered): its
+    // status and origin.
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let (client, _c) = start(
+        a,
+        Role::Client,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    let (server, _s) = start(
+        b,
+        Role::Server,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    let (mut send, _recv) = client
+        .open_stream(OpenStream::new(HeaderBlock::new()))
+        .await
+        .unwrap();
+    let id = send.id();
+    let incoming = timeout(LIMIT, server.accept()).await.unwrap();
+    drop(incoming);
+    let _ = send.send_data(Bytes::from_static(b"x")).await;
+    assert_eq!(
+        timeout(LIMIT, client.stream_reset(id)).await.unwrap(),
+        Some((RstStatus::Cancel, ResetOrigin::Peer))
+    );
+}

@@ -197,16 +197,21 @@ pub(crate) async fn serve_stream<H: Handler>(
         stream_id: id,
         priority,
     });
+    let reset = session.clone();
     let transport = SpdyTransport::new(session, responder);
     let mut writer = ResponseWriter::new(Box::new(transport), &request);
     // Biased: a handler waiting on its stream is polled first, so it sees
-    // the session's end as an error from its read or write, as before;
-    // only one still waiting for something else is cancelled.
+    // the session's end or the stream's reset as an error from its read or
+    // write, as before; only one still waiting for something else (a long
+    // poll) is cancelled.
     tokio::select! {
         biased;
         () = handler.serve(request, &mut writer) => {}
         () = gone.cancelled() => {
             tracing::debug!(stream = %id, "the session ended; cancelling the handler");
+        }
+        Some((status, origin)) = reset.stream_reset(id) => {
+            tracing::debug!(stream = %id, %status, ?origin, "the stream was reset; cancelling the handler");
         }
     }
     let outcome = writer.finish().await;

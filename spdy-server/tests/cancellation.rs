@@ -1,5 +1,6 @@
-//! A handler still running when its connection ends is cancelled (its
-//! future dropped), on SPDY/3.1 and on the HTTP/1.1 fallback: nothing it
+//! A handler still running when its connection ends, or (on SPDY) when
+//! its client resets its stream, is cancelled (its future dropped), on
+//! SPDY/3.1 and on the HTTP/1.1 fallback: nothing it
 //! does can reach the client any more, and a handler that waits for an
 //! event (a long poll) must not outlive the connection, holding its task
 //! and the session's state, until that event comes.
@@ -103,4 +104,38 @@ async fn an_http1_handler_is_cancelled_when_its_connection_drops() {
     within(started).await.unwrap();
     drop(socket);
     within(dropped).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_spdy_handler_is_cancelled_when_its_client_resets_the_stream() {
+    let (handler, started, dropped) = LongPoll::new();
+    let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
+    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = connect(
+        socket,
+        Role::Client,
+        SessionConfig::default(),
+        DriverConfig::default(),
+    );
+    tokio::spawn(connection);
+    let mut block = HeaderBlock::new();
+    for (name, value) in [
+        (":method", "GET"),
+        (":path", "/poll"),
+        (":version", "HTTP/1.1"),
+        (":host", "test.local"),
+        (":scheme", "http"),
+    ] {
+        block.push(name, value);
+    }
+    let (_send, mut recv) = within(client.open_stream(OpenStream::new(block).fin(true)))
+        .await
+        .unwrap();
+    within(started).await.unwrap();
+    // The client gives up on this request only: the session stays.
+    recv.reset(spdy_core::frame::RstStatus::Cancel);
+    within(dropped).await.unwrap();
+    within(client.ping(std::time::Duration::from_secs(5)))
+        .await
+        .unwrap();
 }

@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 use super::Error;
 use super::shared::SharedRef;
 use super::stream::{IncomingStream, RecvStream, SendStream};
-use crate::frame::{GoAwayStatus, Settings, StreamId};
-use crate::session::{CloseReason, OpenStream, PeerSettings, SendError, SessionStats};
+use crate::frame::{GoAwayStatus, RstStatus, Settings, StreamId};
+use crate::session::{CloseReason, OpenStream, PeerSettings, ResetOrigin, SendError, SessionStats};
 
 /// A cloneable handle on a running session. When the last clone is
 /// dropped and no stream is open, the session says GOAWAY and ends.
@@ -191,6 +191,33 @@ impl SessionHandle {
     /// True while `stream_id` is open in the session.
     pub fn is_open(&self, stream_id: StreamId) -> bool {
         self.shared.lock().session.is_open(stream_id)
+    }
+
+    /// Waits until `stream_id` is reset, by the peer or by us (for the
+    /// peer's error, a timeout, a handle dropped), and returns the status
+    /// and who reset it; `None` once the stream has ended otherwise (both
+    /// halves finished, the session ended, or no handle of it is left).
+    /// For work tied to a stream that does not read or write it: a server
+    /// handler waiting for an event stops when its client cancels.
+    pub async fn stream_reset(&self, stream_id: StreamId) -> Option<(RstStatus, ResetOrigin)> {
+        poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if state.closed.is_some() {
+                return Poll::Ready(None);
+            }
+            match state.slots.get_mut(&stream_id) {
+                None => Poll::Ready(None),
+                Some(slot) => match slot.reset {
+                    Some(reset) => Poll::Ready(Some(reset)),
+                    None if slot.closed => Poll::Ready(None),
+                    None => {
+                        super::shared::register(&mut slot.end_waiters, cx.waker());
+                        Poll::Pending
+                    }
+                },
+            }
+        })
+        .await
     }
 
     /// Waits until the session has ended and returns why.

@@ -37,6 +37,8 @@ pub(crate) struct Slot {
     pub(crate) closed: bool,
     pub(crate) recv_waker: Option<Waker>,
     pub(crate) send_waker: Option<Waker>,
+    /// Tasks waiting for the stream to end (`SessionHandle::stream_reset`).
+    pub(crate) end_waiters: Vec<Waker>,
     pub(crate) recv_alive: bool,
     pub(crate) send_alive: bool,
     /// Our sending half ended cleanly (FIN queued).
@@ -49,6 +51,9 @@ impl Slot {
             w.wake();
         }
         if let Some(w) = self.send_waker.take() {
+            w.wake();
+        }
+        for w in self.end_waiters.drain(..) {
             w.wake();
         }
     }
@@ -220,7 +225,9 @@ impl Shared {
         if !slot.recv_alive && !slot.send_alive {
             let finished = slot.closed || slot.reset.is_some() || (slot.send_finished && slot.fin);
             let send_finished = slot.send_finished;
-            self.slots.remove(&id);
+            if let Some(mut slot) = self.slots.remove(&id) {
+                slot.wake_all();
+            }
             if !finished {
                 if send_finished {
                     // Our half ended cleanly: let what is queued and the FIN
