@@ -36,7 +36,7 @@ for _ in $(seq 50); do
     [ -s "$dir/spdyd.out" ] && [ -s "$dir/node.out" ] && break
     sleep 0.1
 done
-spdyd_addr=$(sed -n 's#.*http://\([^/]*\)/.*#\1#p' "$dir/spdyd.out")
+spdyd_addr=$(sed -n 's#.*http://\([^/]*\)/.*#\1#p' "$dir/spdyd.out" | head -n 1)
 node_addr=127.0.0.1:$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$dir/node.out")
 
 rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
