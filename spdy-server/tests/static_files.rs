@@ -412,3 +412,53 @@ async fn a_file_that_shrinks_while_served_ends_in_an_error_not_a_short_body() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn hidden_files_are_not_served_unless_asked_for() {
+    let (_top, root) = tree();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join(".git/config"), "[core]").unwrap();
+    std::fs::write(root.join(".env"), "TOKEN=1").unwrap();
+    std::fs::write(root.join("dir/.hidden"), "h").unwrap();
+    std::fs::create_dir_all(root.join(".well-known")).unwrap();
+    std::fs::write(root.join(".well-known/security.txt"), "contact").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(root.join(".env"), root.join("envlink")).unwrap();
+    let files = StaticFiles::new(&root).unwrap().directory_listing(true);
+    let (client, _addr, _stop) = serve(files).await;
+    within(async {
+        for path in ["/.env", "/.git/config", "/dir/.hidden", "/%2eenv"] {
+            let (head, body) = fetch(&client, "GET", path, &[]).await;
+            assert_eq!(head.status(), StatusCode::NOT_FOUND, "{path}");
+            assert!(body.is_empty() || !body.starts_with(b"TOKEN"), "{path}");
+        }
+        #[cfg(unix)]
+        {
+            let (head, _) = fetch(&client, "GET", "/envlink", &[]).await;
+            assert_eq!(
+                head.status(),
+                StatusCode::NOT_FOUND,
+                "a link to a hidden file"
+            );
+        }
+        let (head, body) = fetch(&client, "GET", "/.well-known/security.txt", &[]).await;
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(body, "contact");
+        let (_, body) = fetch(&client, "GET", "/dir/", &[]).await;
+        let html = std::str::from_utf8(&body).unwrap();
+        assert!(
+            html.contains("x.bin") && !html.contains(".hidden"),
+            "{html}"
+        );
+    })
+    .await;
+
+    let files = StaticFiles::new(&root).unwrap().hidden_files(true);
+    let (client, _addr, _stop) = serve(files).await;
+    within(async {
+        let (head, body) = fetch(&client, "GET", "/.env", &[]).await;
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(body, "TOKEN=1");
+    })
+    .await;
+}

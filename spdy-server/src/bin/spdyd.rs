@@ -41,6 +41,10 @@ struct Args {
     /// List directories that have no index.html.
     #[arg(long)]
     listing: bool,
+    /// Serve files whose names start with a dot (.git, .env); by default
+    /// they answer 404, except .well-known.
+    #[arg(long)]
+    hidden: bool,
     /// Seconds to let transfers finish after Ctrl-C.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     grace: u64,
@@ -82,7 +86,8 @@ fn fail(message: String) -> ! {
 async fn run(args: Args) -> Result<(), String> {
     let files = StaticFiles::new(&args.root)
         .map_err(|e| format!("{}: {e}", args.root.display()))?
-        .directory_listing(args.listing);
+        .directory_listing(args.listing)
+        .hidden_files(args.hidden);
     let root = files.root().display().to_string();
     let mut config = ServerConfig::default().spdy_only(args.spdy_only);
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {

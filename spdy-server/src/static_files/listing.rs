@@ -26,8 +26,14 @@ fn escape_html(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Writes a listing of `dir` (shown as `shown_path`), entries sorted by name.
-pub(super) async fn serve(dir: &std::path::Path, shown_path: &str, response: &mut ResponseWriter) {
+/// Writes a listing of `dir` (shown as `shown_path`), entries sorted by
+/// name; names starting with a dot only with `hidden`.
+pub(super) async fn serve(
+    dir: &std::path::Path,
+    shown_path: &str,
+    hidden: bool,
+    response: &mut ResponseWriter,
+) {
     let mut names = Vec::new();
     let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
         response.set_status(StatusCode::INTERNAL_SERVER_ERROR);
@@ -39,6 +45,9 @@ pub(super) async fn serve(dir: &std::path::Path, shown_path: &str, response: &mu
         && let Ok(Some(entry)) = entries.next_entry().await
     {
         let mut name = entry.file_name().to_string_lossy().into_owned();
+        if !hidden && name.starts_with('.') && name != ".well-known" {
+            continue;
+        }
         if entry.file_type().await.is_ok_and(|t| t.is_dir()) {
             name.push('/');
         }

@@ -48,13 +48,23 @@ use crate::{Body, Handler, ResponseWriter};
 pub struct StaticFiles {
     root: PathBuf,
     listing: bool,
+    hidden: bool,
     index: Option<String>,
     chunk: usize,
 }
 
+/// True when a path under the root has a component whose name starts with
+/// a dot (`.git`, `.env`), other than `.well-known` (RFC 8615).
+fn is_hidden(relative: &Path) -> bool {
+    relative.components().any(|component| {
+        let name = component.as_os_str().to_string_lossy();
+        name.starts_with('.') && name != ".well-known"
+    })
+}
+
 impl StaticFiles {
-    /// Serves `root` (which must exist); listing off, `index.html` as the
-    /// index, 64 KiB chunks.
+    /// Serves `root` (which must exist); listing off, hidden files off,
+    /// `index.html` as the index, 64 KiB chunks.
     pub fn new(root: impl AsRef<Path>) -> std::io::Result<Self> {
         let root = std::fs::canonicalize(root)?;
         if !root.is_dir() {
@@ -66,6 +76,7 @@ impl StaticFiles {
         Ok(StaticFiles {
             root,
             listing: false,
+            hidden: false,
             index: Some("index.html".into()),
             chunk: 64 * 1024,
         })
@@ -74,6 +85,15 @@ impl StaticFiles {
     /// Lists directories without an index as HTML. Default off.
     pub fn directory_listing(mut self, on: bool) -> Self {
         self.listing = on;
+        self
+    }
+
+    /// Serves files and directories whose names start with a dot. Default
+    /// off: they answer 404 and listings leave them out, so a root that
+    /// holds a `.git/` or an `.env` does not give them away;
+    /// `.well-known/` (RFC 8615) is served either way.
+    pub fn hidden_files(mut self, serve: bool) -> Self {
+        self.hidden = serve;
         self
     }
 
@@ -101,6 +121,10 @@ impl StaticFiles {
             Err(Refusal::BadPath) => return status(response, StatusCode::BAD_REQUEST).await,
             Err(Refusal::NotFound) => return status(response, StatusCode::NOT_FOUND).await,
         };
+        // Checked on the resolved path: a link to a hidden file is hidden.
+        if !self.hidden && target.strip_prefix(&self.root).is_ok_and(is_hidden) {
+            return status(response, StatusCode::NOT_FOUND).await;
+        }
         let Ok(metadata) = tokio::fs::metadata(&target).await else {
             return status(response, StatusCode::NOT_FOUND).await;
         };
@@ -130,7 +154,7 @@ impl StaticFiles {
                 }
             }
             if self.listing {
-                return listing::serve(&target, path, response).await;
+                return listing::serve(&target, path, self.hidden, response).await;
             }
             return status(response, StatusCode::NOT_FOUND).await;
         }
