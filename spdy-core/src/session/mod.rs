@@ -574,7 +574,8 @@ impl Session {
         self.recv_timers.disarm(&mut stream);
         self.queued_send_total = self.queued_send_total.saturating_sub(stream.queued_bytes);
         if stream.wants_session_room {
-            self.session_room_waiters.retain(|waiter| *waiter != stream_id);
+            self.session_room_waiters
+                .retain(|waiter| *waiter != stream_id);
         }
         self.wake_session_room_waiters();
         if stream.goaway_barrier.is_some() {
