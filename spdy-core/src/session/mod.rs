@@ -607,14 +607,9 @@ impl Session {
         let Some(stream) = self.streams.get_mut(&stream_id) else {
             return;
         };
-        if stream.window_blocked(session_window, ignore) {
-            if stream.send_blocked_since.is_none() {
-                stream.send_blocked_since = Some(self.clock);
-                self.send_timers.blocked_at(self.clock, &self.config);
-            }
-        } else {
-            stream.send_blocked_since = None;
-        }
+        let blocked = stream.window_blocked(session_window, ignore);
+        self.send_timers
+            .track(stream, blocked, self.clock, &self.config);
         if !stream.scheduled && stream.can_send(session_window, ignore) {
             stream.scheduled = true;
             self.ready.push(stream_id, stream.priority);

@@ -239,8 +239,8 @@ impl Session {
         fin: bool,
     ) -> Result<(), SendError> {
         let limit = self.config.max_send_buffer as usize;
+        let session_full = self.session_send_buffer_full();
         let floor = self.config.max_send_frame as usize;
-        let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         let stream = self.sendable_stream(stream_id)?;
         if data.is_empty() && !fin {
             // Nothing to say: an empty DATA frame would only cost the peer work.
@@ -266,8 +266,8 @@ impl Session {
     /// stream's queue has room again.
     pub fn notify_when_writable(&mut self, stream_id: StreamId) {
         let limit = self.config.max_send_buffer as usize;
+        let session_full = self.session_send_buffer_full();
         let floor = self.config.max_send_frame as usize;
-        let session_full = self.queued_send_total >= self.config.max_session_send_buffer;
         if let Some(stream) = self.streams.get_mut(&stream_id) {
             if stream.queued_bytes >= limit {
                 stream.wants_writable = true;
@@ -277,6 +277,12 @@ impl Session {
                 self.events.push_back(super::Event::Writable { stream_id });
             }
         }
+    }
+
+    /// All streams together hold `max_session_send_buffer`: only a stream
+    /// below its frame's worth may queue more.
+    fn session_send_buffer_full(&self) -> bool {
+        self.queued_send_total >= self.config.max_session_send_buffer
     }
 
     /// Announces `Writable` to `stream_id` once the session's queued bytes

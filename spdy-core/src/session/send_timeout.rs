@@ -16,6 +16,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::stream::Stream;
 use super::{Event, FlowControl, ResetOrigin, Session, SessionConfig};
 use crate::frame::RstStatus;
 
@@ -29,9 +30,27 @@ pub(crate) struct SendStallCheck {
 }
 
 impl SendStallCheck {
+    /// Notes at `now` whether the peer's windows hold `stream` up: its
+    /// clock starts when it becomes blocked (and the session then looks by
+    /// the time it could expire) and stops when it is not.
+    pub(crate) fn track(
+        &mut self,
+        stream: &mut Stream,
+        blocked: bool,
+        now: Instant,
+        config: &SessionConfig,
+    ) {
+        if !blocked {
+            stream.send_blocked_since = None;
+        } else if stream.send_blocked_since.is_none() {
+            stream.send_blocked_since = Some(now);
+            self.blocked_at(now, config);
+        }
+    }
+
     /// A stream became blocked at `at`: make sure the session looks by the
     /// time it could expire.
-    pub(crate) fn blocked_at(&mut self, at: Instant, config: &SessionConfig) {
+    fn blocked_at(&mut self, at: Instant, config: &SessionConfig) {
         let Some(due) = config
             .stream_send_timeout
             .and_then(|timeout| at.checked_add(timeout))

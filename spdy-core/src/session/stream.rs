@@ -142,7 +142,6 @@ impl Stream {
         }
     }
 
-    /// Whether the front of the queue can go out now.
     /// DATA waits at the head of the queue and the stream's or the
     /// session's send window is used up.
     pub(crate) fn window_blocked(&self, session_window: u64, ignore_windows: bool) -> bool {
@@ -151,6 +150,7 @@ impl Stream {
             && (self.send_window.available() == 0 || session_window == 0)
     }
 
+    /// Whether the front of the queue can go out now.
     pub(crate) fn can_send(&self, session_window: u64, ignore_windows: bool) -> bool {
         match self.queue.front() {
             None => false,

@@ -104,12 +104,8 @@ impl Session {
                 // Queued while windows were open, blocked now (another
                 // stream used up the session window): the send timeout
                 // starts here.
-                if stream.send_blocked_since.is_none()
-                    && stream.window_blocked(session_window, ignore_windows)
-                {
-                    stream.send_blocked_since = Some(now);
-                    self.send_timers.blocked_at(now, &self.config);
-                }
+                let blocked = stream.window_blocked(session_window, ignore_windows);
+                self.send_timers.track(stream, blocked, now, &self.config);
                 continue;
             }
             let mut barrier_passed = false;
