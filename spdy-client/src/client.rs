@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::{Request, Response};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use spdy_core::driver::{self, SendStream, SessionHandle};
@@ -82,32 +82,6 @@ impl Drop for Inner {
             task.abort();
         }
     }
-}
-
-/// The `content-length` of a message, if valid.
-pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// The length a response body must have: its `content-length`, except
-/// where that header describes a body that never comes (the answer to a
-/// HEAD request; 1xx, 204 and 304 responses, RFC 9110 §8.6).
-pub(crate) fn response_body_length(method: &Method, response: &Response<()>) -> Option<u64> {
-    let status = response.status();
-    let bodiless = *method == Method::HEAD
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    if bodiless {
-        return None;
-    }
-    content_length(response.headers())
 }
 
 impl Client {
@@ -250,7 +224,7 @@ impl Client {
         };
         // The request body keeps streaming after the response head.
         abort.disarm();
-        let length = response_body_length(&method, &response);
+        let length = crate::body_length::response_body_length(&method, &response);
         let idle = self.inner.config.body_idle_timeout;
         let mut response =
             response.map(|()| RecvBody::new(recv, length, false).with_idle_timeout(idle));

@@ -28,6 +28,7 @@
 //! ```
 
 mod body;
+pub mod body_length;
 mod client;
 mod config;
 mod connect;

@@ -106,7 +106,7 @@ async fn receive_push(
         }
     };
     let response = block_to_response(&head).ok()?;
-    let length = crate::client::response_body_length(request.method(), &response);
+    let length = crate::body_length::response_body_length(request.method(), &response);
     let response =
         response.map(|()| RecvBody::new(recv, length, fin).with_idle_timeout(body_idle_timeout));
     Some(PushedResponse {

@@ -63,14 +63,3 @@ pub use spdy_client::{Body, BoxError, RecvBody};
 pub use writer::ResponseWriter;
 
 pub use spdy_core as core;
-
-/// The `content-length` of a message, if valid.
-pub(crate) fn content_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}

@@ -183,7 +183,7 @@ pub(crate) async fn serve_stream<H: Handler>(
     let (responder, recv) = incoming.into_parts();
     // A request's content-length always describes its body: a body of
     // another length fails the handler's read and resets the stream.
-    let length = crate::content_length(request.headers());
+    let length = spdy_client::body_length::content_length(request.headers());
     let body = if fin && length.is_none_or(|len| len == 0) {
         drop(recv);
         Body::empty()

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, HeaderValue};
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
+use spdy_client::body_length::{content_length, status_has_no_body};
 
 use crate::transport::Transport;
 use crate::{Body, WriteError};
@@ -128,13 +129,21 @@ impl ResponseWriter {
         self.transport.protocol()
     }
 
+    /// The body length the head as it stands promises: its
+    /// `Content-Length`, unless the response carries no body (HEAD, 1xx,
+    /// 204, 304) whatever the header says.
+    fn promised_length(&self) -> Option<u64> {
+        if self.head_only || status_has_no_body(self.status) {
+            return None;
+        }
+        content_length(&self.headers)
+    }
+
     fn send_head(&mut self, end: bool) -> Result<(), WriteError> {
         if self.head_sent {
             return Ok(());
         }
-        if !self.head_only && !bodiless(self.status) {
-            self.declared = crate::content_length(&self.headers);
-        }
+        self.declared = self.promised_length();
         let mut head = Response::new(());
         *head.status_mut() = self.status;
         *head.headers_mut() = std::mem::take(&mut self.headers);
@@ -216,17 +225,18 @@ impl ResponseWriter {
             return Ok(());
         }
         if !self.head_sent {
+            // No Content-Length of ours on 1xx and 204, nor on 304, where
+            // only the length a 200 would have is allowed and only the
+            // handler knows it (RFC 9110 §8.6).
             if self.written == 0
                 && !self.head_only
-                && !bodiless(self.status)
+                && !status_has_no_body(self.status)
                 && !self.headers.contains_key(CONTENT_LENGTH)
             {
                 self.headers
                     .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
             }
-            if !self.head_only
-                && !bodiless(self.status)
-                && let Some(declared) = crate::content_length(&self.headers)
+            if let Some(declared) = self.promised_length()
                 && declared > 0
             {
                 return Err(self.short_body(declared));
@@ -300,7 +310,7 @@ impl ResponseWriter {
         }
         if let Some(len) = http_body::Body::size_hint(&body).exact()
             && !self.headers.contains_key(CONTENT_LENGTH)
-            && !bodiless(self.status)
+            && !status_has_no_body(self.status)
         {
             self.headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
         }
@@ -361,15 +371,6 @@ impl ResponseWriter {
             .parse()
             .map_err(|_| invalid())
     }
-}
-
-/// Statuses whose responses have no content, so no `Content-Length` of
-/// ours: never on 1xx and 204; on 304 only the length a 200 would have,
-/// which only the handler knows (RFC 9110 §8.6).
-fn bodiless(status: StatusCode) -> bool {
-    status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
 }
 
 impl Drop for ResponseWriter {
