@@ -45,7 +45,7 @@ pub(super) async fn serve(
         && let Ok(Some(entry)) = entries.next_entry().await
     {
         let mut name = entry.file_name().to_string_lossy().into_owned();
-        if !hidden && name.starts_with('.') && name != ".well-known" {
+        if !hidden && super::is_hidden_name(&name) {
             continue;
         }
         if entry.file_type().await.is_ok_and(|t| t.is_dir()) {

@@ -53,13 +53,17 @@ pub struct StaticFiles {
     chunk: usize,
 }
 
-/// True when a path under the root has a component whose name starts with
-/// a dot (`.git`, `.env`), other than `.well-known` (RFC 8615).
+/// True for a name starting with a dot (`.git`, `.env`), other than
+/// `.well-known` (RFC 8615).
+fn is_hidden_name(name: &str) -> bool {
+    name.starts_with('.') && name != ".well-known"
+}
+
+/// True when a path under the root has a hidden component.
 fn is_hidden(relative: &Path) -> bool {
-    relative.components().any(|component| {
-        let name = component.as_os_str().to_string_lossy();
-        name.starts_with('.') && name != ".well-known"
-    })
+    relative
+        .components()
+        .any(|component| is_hidden_name(&component.as_os_str().to_string_lossy()))
 }
 
 impl StaticFiles {
