@@ -27,6 +27,24 @@ fn start<IO: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     (handle, tokio::spawn(connection))
 }
 
+/// A client and a server session over an in-memory connection of
+/// `buffer` bytes each way, both driven with the default driver settings.
+fn sessions_over_duplex(
+    buffer: usize,
+    client: SessionConfig,
+    server: SessionConfig,
+) -> (
+    SessionHandle,
+    JoinHandle<CloseReason>,
+    SessionHandle,
+    JoinHandle<CloseReason>,
+) {
+    let (a, b) = tokio::io::duplex(buffer);
+    let (client, client_task) = start(a, Role::Client, client, DriverConfig::default());
+    let (server, server_task) = start(b, Role::Server, server, DriverConfig::default());
+    (client, client_task, server, server_task)
+}
+
 /// Answers every stream by echoing its body back.
 fn echo_server(server: SessionHandle) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -90,18 +108,10 @@ async fn many_streams(client: SessionHandle, count: u32, max_len: usize) {
 
 #[tokio::test]
 async fn many_concurrent_streams_over_duplex() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(
-        a,
-        Role::Client,
+    let (client, _c, server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     echo_server(server);
     timeout(LIMIT, many_streams(client, 300, 40_000))
@@ -154,9 +164,7 @@ async fn small_windows_still_carry_megabytes() {
         session_window: 65_536,
         ..SessionConfig::default()
     };
-    let (a, b) = tokio::io::duplex(8 * 1024);
-    let (client, _c) = start(a, Role::Client, small.clone(), DriverConfig::default());
-    let (server, _s) = start(b, Role::Server, small, DriverConfig::default());
+    let (client, _c, server, _s) = sessions_over_duplex(8 * 1024, small.clone(), small);
     echo_server(server);
     let body = payload(5, 3 * 1024 * 1024);
     let echoed = timeout(LIMIT, echo_once(&client, body.clone()))
@@ -169,9 +177,7 @@ async fn small_windows_still_carry_megabytes() {
 #[tokio::test]
 async fn without_flow_control_both_ways() {
     let config = SessionConfig::spdystream_compatible();
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(a, Role::Client, config.clone(), DriverConfig::default());
-    let (server, _s) = start(b, Role::Server, config, DriverConfig::default());
+    let (client, _c, server, _s) = sessions_over_duplex(64 * 1024, config.clone(), config);
     echo_server(server);
     let body = payload(6, 5 * 1024 * 1024);
     let echoed = timeout(LIMIT, echo_once(&client, body.clone()))
@@ -187,9 +193,7 @@ async fn slow_reader_holds_the_sender_back() {
         stream_window: 64 * 1024,
         ..SessionConfig::default()
     };
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(a, Role::Client, config.clone(), DriverConfig::default());
-    let (server, _s) = start(b, Role::Server, config, DriverConfig::default());
+    let (client, _c, server, _s) = sessions_over_duplex(64 * 1024, config.clone(), config);
     let body = payload(7, 4 * 1024 * 1024);
     let server_task = {
         let body = body.clone();
@@ -238,9 +242,7 @@ async fn writers_held_by_the_session_send_buffer_all_finish() {
         stream_window: 64 * 1024,
         ..SessionConfig::default()
     };
-    let (a, b) = tokio::io::duplex(16 * 1024);
-    let (client, _c) = start(a, Role::Client, client_config, DriverConfig::default());
-    let (server, _s) = start(b, Role::Server, server_config, DriverConfig::default());
+    let (client, _c, server, _s) = sessions_over_duplex(16 * 1024, client_config, server_config);
     let bodies: Vec<Bytes> = (0..8).map(|i| payload(100 + i, 300 * 1024)).collect();
     let mut writers = tokio::task::JoinSet::new();
     for (i, body) in bodies.iter().cloned().enumerate() {
@@ -284,18 +286,10 @@ async fn writers_held_by_the_session_send_buffer_all_finish() {
 
 #[tokio::test]
 async fn dropping_the_peer_fails_every_pending_call() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, client_task) = start(
-        a,
-        Role::Client,
+    let (client, client_task, server, server_task) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, server_task) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     let (_send, mut recv) = client
         .open_stream(OpenStream::new(HeaderBlock::new()))
@@ -428,18 +422,10 @@ async fn connection_cut_at_every_byte_offset() {
 
 #[tokio::test]
 async fn dropping_both_halves_resets_the_stream() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(
-        a,
-        Role::Client,
+    let (client, _c, server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     let (send, recv) = client
         .open_stream(OpenStream::new(HeaderBlock::new()))
@@ -493,18 +479,10 @@ async fn a_peer_that_stops_reading_is_timed_out() {
 
 #[tokio::test]
 async fn ping_measures_and_times_out() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(
-        a,
-        Role::Client,
+    let (client, _c, _server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (_server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     let rtt = timeout(LIMIT, client.ping(Duration::from_secs(5)))
         .await
@@ -532,18 +510,10 @@ async fn ping_measures_and_times_out() {
 
 #[tokio::test]
 async fn graceful_goaway_lets_open_streams_finish() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, client_task) = start(
-        a,
-        Role::Client,
+    let (client, client_task, server, server_task) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, server_task) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     let (mut send, mut recv) = client
         .open_stream(OpenStream::new(HeaderBlock::new()))
@@ -593,18 +563,10 @@ async fn graceful_goaway_lets_open_streams_finish() {
 
 #[tokio::test]
 async fn dropping_every_handle_ends_the_session() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, client_task) = start(
-        a,
-        Role::Client,
+    let (client, client_task, server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     drop(client);
     assert_eq!(
@@ -691,18 +653,10 @@ async fn both_ends_open_streams_at_once_over_tcp() {
 
 #[tokio::test]
 async fn stream_reset_says_who_reset_a_stream_and_none_for_a_clean_end() {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(
-        a,
-        Role::Client,
+    let (client, _c, server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     echo_server(server);
     // A clean exchange: None once both halves are done.
@@ -717,18 +671,10 @@ async fn stream_reset_says_who_reset_a_stream_and_none_for_a_clean_end() {
     assert_eq!(timeout(LIMIT, client.stream_reset(id)).await.unwrap(), None);
     // A stream the peer resets (a server that drops it unanswered): its
     // status and origin.
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (client, _c) = start(
-        a,
-        Role::Client,
+    let (client, _c, server, _s) = sessions_over_duplex(
+        64 * 1024,
         SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    let (server, _s) = start(
-        b,
-        Role::Server,
         SessionConfig::default(),
-        DriverConfig::default(),
     );
     let (mut send, _recv) = client
         .open_stream(OpenStream::new(HeaderBlock::new()))

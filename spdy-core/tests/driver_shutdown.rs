@@ -11,45 +11,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod virtual_time;
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use spdy_core::driver::{DriverConfig, connect};
+use spdy_core::driver::{DriverConfig, SessionHandle, connect};
 use spdy_core::header::HeaderBlock;
 use spdy_core::session::{CloseReason, OpenStream, Role, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::time::{Instant, timeout};
+use virtual_time::in_virtual_time;
 
 /// Bound on every wait, in the paused (virtual) clock.
 const LIMIT: Duration = Duration::from_secs(60);
 /// The write timeout of the connections under test.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Runs `test` on a current-thread runtime with a paused clock, failing
-/// (instead of hanging) if it takes more than 30 s of real time: a task
-/// that spins never lets the paused clock reach a timeout.
-fn in_virtual_time(test: impl std::future::Future<Output = ()> + Send + 'static) {
-    let (done_tx, done_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(test);
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(()) => {}
-        Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the test failed (see above)"),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test spun for 30 s of real time"),
-    }
-}
 
 /// How the wrapped socket treats writes.
 const PASS: u8 = 0;
@@ -158,6 +139,25 @@ fn session_config() -> SessionConfig {
     }
 }
 
+/// A client session over a duplex wrapped by `switches`, its connection
+/// task spawned; the peer's end is returned so it stays open.
+fn start(
+    switches: &Switches,
+) -> (
+    SessionHandle,
+    tokio::task::JoinHandle<CloseReason>,
+    DuplexStream,
+) {
+    let (ours, peer) = tokio::io::duplex(64 * 1024);
+    let (client, connection) = connect(
+        switches.wrap(ours),
+        Role::Client,
+        session_config(),
+        driver_config(),
+    );
+    (client, tokio::spawn(connection), peer)
+}
+
 fn assert_stalled(reason: &CloseReason, elapsed: Duration) {
     assert!(
         matches!(reason, CloseReason::ConnectionLost(why) if why.contains("stopped reading")),
@@ -174,16 +174,9 @@ fn assert_stalled(reason: &CloseReason, elapsed: Duration) {
 #[test]
 fn a_shutdown_that_never_completes_is_given_up_after_the_write_timeout() {
     in_virtual_time(async {
-        let (ours, _peer) = tokio::io::duplex(64 * 1024);
         let switches = Switches::default();
         switches.hold_shutdown();
-        let (client, connection) = connect(
-            switches.wrap(ours),
-            Role::Client,
-            session_config(),
-            driver_config(),
-        );
-        let connection = tokio::spawn(connection);
+        let (client, connection, _peer) = start(&switches);
         client.close();
         let started = Instant::now();
         let reason = timeout(LIMIT, connection)
@@ -201,15 +194,8 @@ fn a_shutdown_that_never_completes_is_given_up_after_the_write_timeout() {
 #[test]
 fn a_flush_and_shutdown_that_never_complete_after_the_end_are_given_up() {
     in_virtual_time(async {
-        let (ours, _peer) = tokio::io::duplex(64 * 1024);
         let switches = Switches::default();
-        let (client, connection) = connect(
-            switches.wrap(ours),
-            Role::Client,
-            session_config(),
-            driver_config(),
-        );
-        let connection = tokio::spawn(connection);
+        let (client, connection, _peer) = start(&switches);
         // The opening SETTINGS goes out before the socket stops.
         tokio::task::yield_now().await;
         switches.writes(SWALLOW);
@@ -229,16 +215,9 @@ fn a_flush_and_shutdown_that_never_complete_after_the_end_are_given_up() {
 #[test]
 fn a_flush_that_never_completes_ends_a_live_session() {
     in_virtual_time(async {
-        let (ours, _peer) = tokio::io::duplex(64 * 1024);
         let switches = Switches::default();
         switches.hold_shutdown();
-        let (client, connection) = connect(
-            switches.wrap(ours),
-            Role::Client,
-            session_config(),
-            driver_config(),
-        );
-        let connection = tokio::spawn(connection);
+        let (client, connection, _peer) = start(&switches);
         let (mut send, _recv) = timeout(
             LIMIT,
             client.open_stream(OpenStream::new(HeaderBlock::new())),
@@ -269,15 +248,8 @@ fn a_flush_that_never_completes_ends_a_live_session() {
 #[test]
 fn a_goaway_that_never_leaves_is_not_reported_as_graceful() {
     in_virtual_time(async {
-        let (ours, _peer) = tokio::io::duplex(64 * 1024);
         let switches = Switches::default();
-        let (client, connection) = connect(
-            switches.wrap(ours),
-            Role::Client,
-            session_config(),
-            driver_config(),
-        );
-        let connection = tokio::spawn(connection);
+        let (client, connection, _peer) = start(&switches);
         tokio::task::yield_now().await;
         switches.writes(BLOCK);
         client.close();

@@ -23,10 +23,6 @@ fn config() -> SessionConfig {
     }
 }
 
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
 /// The RST_STREAM frames among `frames`.
 fn resets(frames: &[Frame]) -> Vec<(u32, RstStatus)> {
     frames
@@ -53,21 +49,6 @@ fn timed_out(events: &[Event]) -> Vec<u32> {
         .collect()
 }
 
-/// Moves the clock to `at` after the start, firing every due timer on the
-/// way, as a driver does.
-fn run_until(h: &mut Harness, start: std::time::Instant, at: Duration) {
-    let target = start + at;
-    while let Some(deadline) = h.session.poll_timeout() {
-        if deadline > target {
-            break;
-        }
-        h.now = h.now.max(deadline);
-        h.session.handle_timeout(h.now);
-    }
-    h.now = h.now.max(target);
-    h.session.handle_timeout(h.now);
-}
-
 #[test]
 fn a_request_body_that_never_comes_is_cancelled_after_the_timeout() {
     let mut h = Harness::new(Role::Server, config());
@@ -78,12 +59,12 @@ fn a_request_body_that_never_comes_is_cancelled_after_the_timeout() {
     let deadline = h.session.poll_timeout().unwrap();
     assert!(deadline >= start + TIMEOUT && deadline <= start + TIMEOUT + secs(1));
 
-    run_until(&mut h, start, secs(59));
+    h.run_until(start, secs(59));
     assert!(h.sent().is_empty());
     assert!(h.events().is_empty());
     assert!(h.session.is_open(id(1)));
 
-    run_until(&mut h, start, secs(61));
+    h.run_until(start, secs(61));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [1]);
     assert!(!h.session.is_open(id(1)));
@@ -105,22 +86,22 @@ fn every_frame_from_the_peer_on_the_stream_restarts_its_clock() {
     h.sent();
     h.events();
 
-    run_until(&mut h, start, secs(50));
+    h.run_until(start, secs(50));
     h.send(&[data(1, b"a", false)]);
-    run_until(&mut h, start, secs(100));
+    h.run_until(start, secs(100));
     // Our response is being read: the peer's WINDOW_UPDATE counts as life.
     h.send(&[wu(1, 4096)]);
-    run_until(&mut h, start, secs(150));
+    h.run_until(start, secs(150));
     h.send(&[Frame::Headers(Headers {
         stream_id: id(1),
         fin: false,
         headers: resp(),
     })]);
-    run_until(&mut h, start, secs(209));
+    h.run_until(start, secs(209));
     assert!(resets(&h.sent()).is_empty());
     assert!(timed_out(&h.events()).is_empty());
 
-    run_until(&mut h, start, secs(211));
+    h.run_until(start, secs(211));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [1]);
 }
@@ -136,7 +117,7 @@ fn a_stream_we_send_on_is_not_idle_until_we_stop() {
     h.session.reply(id(1), resp(), false).unwrap();
     h.sent();
     for second in (10..=300).step_by(10) {
-        run_until(&mut h, start, secs(second));
+        h.run_until(start, secs(second));
         h.session
             .send_data(id(1), bytes::Bytes::from_static(b"tick"), second == 300)
             .unwrap();
@@ -145,9 +126,9 @@ fn a_stream_we_send_on_is_not_idle_until_we_stop() {
     assert!(timed_out(&h.events()).is_empty());
     assert!(h.session.is_open(id(1)));
 
-    run_until(&mut h, start, secs(359));
+    h.run_until(start, secs(359));
     assert!(resets(&h.sent()).is_empty());
-    run_until(&mut h, start, secs(362));
+    h.run_until(start, secs(362));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [1]);
 }
@@ -165,21 +146,21 @@ fn a_stream_whose_window_we_hold_is_not_timed_out_and_gets_a_full_timeout_after_
     h.send(&[syn(1, false), data(1, &[7; 1024], false)]);
     h.events();
     // The application does not read: the peer has no window left.
-    run_until(&mut h, start, secs(600));
+    h.run_until(start, secs(600));
     assert!(resets(&h.sent()).is_empty());
     assert!(h.session.is_open(id(1)));
 
     // The application reads; the WINDOW_UPDATE is queued but not yet sent
     // (the socket is busy): still ours to hold.
     h.session.release_capacity(id(1), 1024);
-    run_until(&mut h, start, secs(700));
+    h.run_until(start, secs(700));
     assert!(h.session.is_open(id(1)));
     // It goes out at 700 s: the peer has a full timeout from then on.
     let sent = h.sent();
     assert!(sent.contains(&wu(1, 1024)), "{sent:?}");
-    run_until(&mut h, start, secs(759));
+    h.run_until(start, secs(759));
     assert!(h.session.is_open(id(1)));
-    run_until(&mut h, start, secs(761));
+    h.run_until(start, secs(761));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [1]);
 }
@@ -202,7 +183,7 @@ fn streams_held_back_by_the_session_window_wait_for_its_credit() {
         data(1, &vec![1; PROTOCOL_INITIAL_WINDOW as usize], false),
     ]);
     h.events();
-    run_until(&mut h, start, secs(330));
+    h.run_until(start, secs(330));
     assert!(resets(&h.sent()).is_empty());
     assert_eq!(h.session.open_streams(), 2);
 
@@ -213,9 +194,9 @@ fn streams_held_back_by_the_session_window_wait_for_its_credit() {
         .release_capacity(id(1), PROTOCOL_INITIAL_WINDOW as usize);
     let sent = h.sent();
     assert!(sent.contains(&wu(0, PROTOCOL_INITIAL_WINDOW)), "{sent:?}");
-    run_until(&mut h, start, secs(389));
+    h.run_until(start, secs(389));
     assert_eq!(h.session.open_streams(), 2);
-    run_until(&mut h, start, secs(391));
+    h.run_until(start, secs(391));
     assert_eq!(
         resets(&h.sent()),
         [(1, RstStatus::Cancel), (3, RstStatus::Cancel)]
@@ -233,7 +214,7 @@ fn session_credit_for_another_busy_stream_does_not_keep_an_idle_one_alive() {
     // session WINDOW_UPDATEs go out, the session window never runs dry.
     let chunk = vec![0; 256 * 1024];
     for second in (5..=65).step_by(5) {
-        run_until(&mut h, start, secs(second));
+        h.run_until(start, secs(second));
         h.send(&[data(1, &chunk, false)]);
         h.session.release_capacity(id(1), chunk.len());
         h.sent();
@@ -252,7 +233,7 @@ fn a_finished_request_body_stops_the_clock() {
     h.events();
     assert_eq!(h.session.open_streams(), 2);
     // Both wait for our reply, for as long as the application takes.
-    run_until(&mut h, start, secs(3600));
+    h.run_until(start, secs(3600));
     assert!(h.sent().is_empty());
     assert_eq!(h.session.open_streams(), 2);
     assert_eq!(h.session.stats().receive_timers, 0);
@@ -273,20 +254,20 @@ fn a_reply_that_never_comes_is_cancelled_and_a_reply_restarts_the_clock() {
         .unwrap();
     // The SYN_STREAMs go out at 5 s (the socket was busy): that is when
     // the peer could start answering.
-    run_until(&mut h, start, secs(5));
+    h.run_until(start, secs(5));
     assert_eq!(h.sent().len(), 2);
-    run_until(&mut h, start, secs(30));
+    h.run_until(start, secs(30));
     h.send(&[Frame::SynReply(SynReply {
         stream_id: three,
         fin: false,
         headers: resp(),
     })]);
-    run_until(&mut h, start, secs(64));
+    h.run_until(start, secs(64));
     assert!(h.session.is_open(one));
-    run_until(&mut h, start, secs(66));
+    h.run_until(start, secs(66));
     assert_eq!(resets(&h.sent()), [(one.get(), RstStatus::Cancel)]);
     assert_eq!(timed_out(&h.events()), [one.get()]);
-    run_until(&mut h, start, secs(91));
+    h.run_until(start, secs(91));
     assert_eq!(resets(&h.sent()), [(three.get(), RstStatus::Cancel)]);
 }
 
@@ -295,14 +276,14 @@ fn our_reply_restarts_the_clock_of_a_peer_that_waits_for_it() {
     let mut h = Harness::new(Role::Server, config());
     let start = h.now;
     h.send(&[syn(1, false)]);
-    run_until(&mut h, start, secs(50));
+    h.run_until(start, secs(50));
     // The application answers late; a peer may wait for the reply before
     // it sends its body (spdystream's CreateStream does).
     h.session.reply(id(1), resp(), false).unwrap();
     h.sent();
-    run_until(&mut h, start, secs(109));
+    h.run_until(start, secs(109));
     assert!(h.session.is_open(id(1)));
-    run_until(&mut h, start, secs(111));
+    h.run_until(start, secs(111));
     assert_eq!(resets(&h.sent()), [(1, RstStatus::Cancel)]);
 }
 
@@ -407,8 +388,8 @@ fn a_stream_opened_after_a_long_quiet_spell_counts_from_its_syn_stream() {
     h.session.handle_timeout(h.now);
     assert!(h.session.is_open(one));
     assert_eq!(h.sent().len(), 1, "the SYN_STREAM");
-    run_until(&mut h, start, secs(3659));
+    h.run_until(start, secs(3659));
     assert!(h.session.is_open(one));
-    run_until(&mut h, start, secs(3661));
+    h.run_until(start, secs(3661));
     assert_eq!(resets(&h.sent()), [(one.get(), RstStatus::Cancel)]);
 }

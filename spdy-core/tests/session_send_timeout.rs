@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use spdy_core::frame::*;
@@ -24,25 +24,6 @@ fn config() -> SessionConfig {
         idle_timeout: None,
         ..SessionConfig::default()
     }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// Moves the clock to `at` after `start`, firing every due timer on the
-/// way, as a driver does.
-fn run_until(h: &mut Harness, start: Instant, at: Duration) {
-    let target = start + at;
-    while let Some(deadline) = h.session.poll_timeout() {
-        if deadline > target {
-            break;
-        }
-        h.now = h.now.max(deadline);
-        h.session.handle_timeout(h.now);
-    }
-    h.now = h.now.max(target);
-    h.session.handle_timeout(h.now);
 }
 
 /// The streams reset with CANCEL among `frames`.
@@ -97,14 +78,14 @@ fn data_held_by_a_used_up_stream_window_is_cancelled_after_the_timeout() {
     respond(&mut h, 1, 100_000);
     assert_eq!(data_bytes(&h.sent()), 65_536, "the initial stream window");
     h.events();
-    run_until(&mut h, start, TIMEOUT - secs(1));
+    h.run_until(start, TIMEOUT - secs(1));
     assert!(cancelled(&h.sent()).is_empty(), "reset before the timeout");
-    run_until(&mut h, start, TIMEOUT + secs(1));
+    h.run_until(start, TIMEOUT + secs(1));
     assert_eq!(cancelled(&h.sent()), vec![1]);
     assert_eq!(timed_out(&h.events()), vec![1]);
     assert!(!h.session.is_open(id(1)));
     // Nothing more is sent for it, and the session goes on.
-    run_until(&mut h, start, TIMEOUT * 3);
+    h.run_until(start, TIMEOUT * 3);
     assert!(h.sent().is_empty());
     assert!(!h.session.is_closed());
 }
@@ -117,15 +98,15 @@ fn credit_restarts_the_clock() {
     h.send(&[wu(0, 1 << 24)]);
     respond(&mut h, 1, 100_000);
     h.sent();
-    run_until(&mut h, start, secs(30));
+    h.run_until(start, secs(30));
     h.send(&[wu(1, 1024)]);
     assert_eq!(data_bytes(&h.sent()), 1024);
-    run_until(&mut h, start, secs(30) + TIMEOUT - secs(1));
+    h.run_until(start, secs(30) + TIMEOUT - secs(1));
     assert!(
         cancelled(&h.sent()).is_empty(),
         "the credit restarted the clock"
     );
-    run_until(&mut h, start, secs(30) + TIMEOUT + secs(1));
+    h.run_until(start, secs(30) + TIMEOUT + secs(1));
     assert_eq!(cancelled(&h.sent()), vec![1]);
 }
 
@@ -142,10 +123,10 @@ fn a_session_window_never_reopened_holds_every_stream_and_times_them_out() {
     respond(&mut h, 3, 100_000);
     assert_eq!(data_bytes(&h.sent()), 65_536, "the initial session window");
     // Stream credit does not help while the session window is shut.
-    run_until(&mut h, start, secs(20));
+    h.run_until(start, secs(20));
     h.send(&[wu(1, 4096), wu(3, 4096)]);
     assert_eq!(data_bytes(&h.sent()), 0);
-    run_until(&mut h, start, TIMEOUT + secs(1));
+    h.run_until(start, TIMEOUT + secs(1));
     assert_eq!(cancelled(&h.sent()), vec![1, 3]);
 }
 
@@ -166,7 +147,7 @@ fn a_stream_with_nothing_waiting_is_never_reset() {
         None,
         "no timer while nothing waits"
     );
-    run_until(&mut h, start, TIMEOUT * 3);
+    h.run_until(start, TIMEOUT * 3);
     assert!(cancelled(&h.sent()).is_empty());
     assert!(h.session.is_open(id(1)));
 }
@@ -187,7 +168,7 @@ fn without_flow_control_or_with_none_it_never_fires() {
         let start = h.now;
         respond(&mut h, 1, 100_000);
         h.sent();
-        run_until(&mut h, start, TIMEOUT * 3);
+        h.run_until(start, TIMEOUT * 3);
         assert!(cancelled(&h.sent()).is_empty());
     }
     assert_eq!(
@@ -213,12 +194,12 @@ fn a_stream_the_peer_keeps_sending_on_is_not_stalled() {
     assert_eq!(data_bytes(&h.sent()), 65_536);
     h.send(&[Frame::SynReply(SynReply::new(stream, resp()))]);
     for n in 1..=4u64 {
-        run_until(&mut h, start, secs(30 * n));
+        h.run_until(start, secs(30 * n));
         h.send(&[Frame::Data(Data::new(stream, Bytes::from_static(b"more")))]);
         assert!(cancelled(&h.sent()).is_empty(), "reset at {} s", 30 * n);
     }
-    run_until(&mut h, start, secs(120) + TIMEOUT - secs(1));
+    h.run_until(start, secs(120) + TIMEOUT - secs(1));
     assert!(cancelled(&h.sent()).is_empty());
-    run_until(&mut h, start, secs(120) + TIMEOUT + secs(1));
+    h.run_until(start, secs(120) + TIMEOUT + secs(1));
     assert_eq!(cancelled(&h.sent()), vec![stream.get()]);
 }

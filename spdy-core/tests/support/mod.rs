@@ -88,6 +88,25 @@ impl Harness {
     pub fn events(&mut self) -> Vec<Event> {
         std::iter::from_fn(|| self.session.poll_event()).collect()
     }
+
+    /// Moves the clock to `at` after `start`, firing every due timer on
+    /// the way, as a driver does.
+    pub fn run_until(&mut self, start: Instant, at: Duration) {
+        let target = start + at;
+        while let Some(deadline) = self.session.poll_timeout() {
+            if deadline > target {
+                break;
+            }
+            self.now = self.now.max(deadline);
+            self.session.handle_timeout(self.now);
+        }
+        self.now = self.now.max(target);
+        self.session.handle_timeout(self.now);
+    }
+}
+
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 pub fn req(path: &str) -> HeaderBlock {
