@@ -14,9 +14,9 @@ use std::sync::Mutex;
 use common::{start, within};
 use http::Request;
 use spdy_client::Body;
-use spdy_core::driver::{DriverConfig, connect};
+use spdy_core::driver::{DriverConfig, RecvStream, SendStream, SessionHandle, connect};
 use spdy_core::header::HeaderBlock;
-use spdy_core::session::{OpenStream, Role, SessionConfig};
+use spdy_core::session::{CloseReason, OpenStream, Role, SessionConfig};
 use spdy_server::{Handler, ResponseWriter, ServerConfig};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
@@ -61,10 +61,16 @@ impl Handler for LongPoll {
     }
 }
 
-#[tokio::test]
-async fn a_spdy_handler_is_cancelled_when_its_connection_drops() {
-    let (handler, started, dropped) = LongPoll::new();
-    let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
+/// A raw SPDY client of the server at `addr` with one `GET /poll` open:
+/// the session, its connection task and the stream's halves.
+async fn poll_over_spdy(
+    addr: std::net::SocketAddr,
+) -> (
+    SessionHandle,
+    tokio::task::JoinHandle<CloseReason>,
+    SendStream,
+    RecvStream,
+) {
     let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (client, connection) = connect(
         socket,
@@ -83,9 +89,17 @@ async fn a_spdy_handler_is_cancelled_when_its_connection_drops() {
     ] {
         block.push(name, value);
     }
-    let (_send, _recv) = within(client.open_stream(OpenStream::new(block).fin(true)))
+    let (send, recv) = within(client.open_stream(OpenStream::new(block).fin(true)))
         .await
         .unwrap();
+    (client, connection, send, recv)
+}
+
+#[tokio::test]
+async fn a_spdy_handler_is_cancelled_when_its_connection_drops() {
+    let (handler, started, dropped) = LongPoll::new();
+    let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
+    let (_client, connection, _send, _recv) = poll_over_spdy(addr).await;
     within(started).await.unwrap();
     // The client vanishes: its connection task and socket are gone.
     connection.abort();
@@ -110,27 +124,7 @@ async fn an_http1_handler_is_cancelled_when_its_connection_drops() {
 async fn a_spdy_handler_is_cancelled_when_its_client_resets_the_stream() {
     let (handler, started, dropped) = LongPoll::new();
     let (_server, addr, _task) = start(handler, ServerConfig::default()).await;
-    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (client, connection) = connect(
-        socket,
-        Role::Client,
-        SessionConfig::default(),
-        DriverConfig::default(),
-    );
-    tokio::spawn(connection);
-    let mut block = HeaderBlock::new();
-    for (name, value) in [
-        (":method", "GET"),
-        (":path", "/poll"),
-        (":version", "HTTP/1.1"),
-        (":host", "test.local"),
-        (":scheme", "http"),
-    ] {
-        block.push(name, value);
-    }
-    let (_send, mut recv) = within(client.open_stream(OpenStream::new(block).fin(true)))
-        .await
-        .unwrap();
+    let (client, _connection, _send, mut recv) = poll_over_spdy(addr).await;
     within(started).await.unwrap();
     // The client gives up on this request only: the session stays.
     recv.reset(spdy_core::frame::RstStatus::Cancel);

@@ -390,12 +390,7 @@ async fn handler_fn_and_http1_on_the_same_port() {
         assert_eq!(response.body_mut().bytes(64).await.unwrap(), "spdy");
 
         // HTTP/1.1 on the same plain port, sniffed.
-        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http1(addr).await;
         let request = Request::post("/")
             .header("host", "test.local")
             .body(http_body_util::Full::new(Bytes::from("http/1.1")))

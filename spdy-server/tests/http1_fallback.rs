@@ -10,24 +10,11 @@ use std::sync::Mutex;
 use std::task::Poll;
 
 use bytes::Bytes;
-use common::{start, within};
+use common::{http1, start, within};
 use http::Request;
 use http_body_util::BodyExt;
 use spdy_server::{Body, Handler, ResponseWriter, ServerConfig};
 use tokio::sync::oneshot;
-
-/// An HTTP/1.1 connection to `addr` (the server sniffs HTTP/1.1 on plain TCP).
-async fn http1(
-    addr: std::net::SocketAddr,
-) -> hyper::client::conn::http1::SendRequest<http_body_util::Empty<Bytes>> {
-    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
-    sender
-}
 
 /// Streams a body of unknown length (chunked on HTTP/1.1) until a write has
 /// to wait for the client, then aborts the response.

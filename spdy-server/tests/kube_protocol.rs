@@ -518,11 +518,41 @@ impl Drop for DropSignal {
 /// answers nor closes (holding their streams); says when one starts and
 /// when its future is dropped.
 struct StuckPod {
-    forwarding: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    started: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
     dropped: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl StuckPod {
+    /// Serves one connection with a stuck pod behind it: the address, and
+    /// the signals for a command or forwarding started and dropped.
+    async fn serve() -> (
+        std::net::SocketAddr,
+        tokio::sync::oneshot::Receiver<()>,
+        tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
+        let runtime = StuckPod {
+            started: std::sync::Mutex::new(Some(started_tx)),
+            dropped: std::sync::Mutex::new(Some(dropped_tx)),
+        };
+        let server = StreamingServer::with_config(runtime, short());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+                let response = server.handle(&mut request).expect("a pod path");
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
+        });
+        (addr, started, dropped)
+    }
+
     async fn stuck<T>(&self, _holding: T) -> ! {
         let _dropped = DropSignal(
             self.dropped
@@ -531,7 +561,7 @@ impl StuckPod {
                 .take(),
         );
         if let Some(tx) = self
-            .forwarding
+            .started
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
@@ -563,26 +593,7 @@ async fn commands_end_with_their_session() {
     // command waits on its terminal. The runtime's future (and the process
     // it holds) must be dropped, not left waiting for ever.
     timeout(LIMIT, async {
-        let (started_tx, started) = tokio::sync::oneshot::channel();
-        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
-        let runtime = StuckPod {
-            forwarding: std::sync::Mutex::new(Some(started_tx)),
-            dropped: std::sync::Mutex::new(Some(dropped_tx)),
-        };
-        let server = StreamingServer::with_config(runtime, short());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.expect("accept");
-            let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-                let response = server.handle(&mut request).expect("a pod path");
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades()
-                .await;
-        });
+        let (addr, started, dropped) = StuckPod::serve().await;
         let url = format!(
             "http://{addr}/api/v1/namespaces/ns/pods/p/exec?command=sh&stdin=true&stdout=true"
         );
@@ -602,26 +613,7 @@ async fn commands_end_with_their_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_forwards_end_with_their_session() {
     timeout(LIMIT, async {
-        let (forwarding_tx, forwarding) = tokio::sync::oneshot::channel();
-        let (dropped_tx, dropped) = tokio::sync::oneshot::channel();
-        let runtime = StuckPod {
-            forwarding: std::sync::Mutex::new(Some(forwarding_tx)),
-            dropped: std::sync::Mutex::new(Some(dropped_tx)),
-        };
-        let server = StreamingServer::with_config(runtime, short());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let (tcp, _) = listener.accept().await.expect("accept");
-            let service = service_fn(move |mut request: hyper::Request<Incoming>| {
-                let response = server.handle(&mut request).expect("a pod path");
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(tcp), service)
-                .with_upgrades()
-                .await;
-        });
+        let (addr, forwarding, dropped) = StuckPod::serve().await;
         let url = format!("http://{addr}/api/v1/namespaces/ns/pods/p/portforward");
         let up = upgrade(&url, &["portforward.k8s.io"]).await;
         let s = &up.session;

@@ -115,12 +115,7 @@ async fn push_over_http1_is_reported_unavailable() {
     let (tx, mut outcomes) = mpsc::channel(8);
     let (_server, addr, _task) = start(Page(tx), ServerConfig::default()).await;
     within(async {
-        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http1(addr).await;
         let request = Request::get("/page")
             .header("host", "push.local")
             .body(http_body_util::Empty::<Bytes>::new())

@@ -328,12 +328,7 @@ async fn the_same_files_over_http1() {
     let (_top, root) = tree();
     let (_client, addr, _stop) = serve(StaticFiles::new(&root).unwrap()).await;
     within(async {
-        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http1(addr).await;
         let request = Request::get("/movie.mp4")
             .header("host", "media.local")
             .header("range", "bytes=10-19")
@@ -389,12 +384,7 @@ async fn a_file_that_shrinks_while_served_ends_in_an_error_not_a_short_body() {
 
         // HTTP/1.1 likewise.
         std::fs::write(&file, payload(7, LEN)).unwrap();
-        let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
+        let mut sender = common::http1(addr).await;
         let request = Request::get("/shrinking.bin")
             .header("host", "media.local")
             .body(http_body_util::Empty::<Bytes>::new())

@@ -128,12 +128,7 @@ pub async fn http1_request(
     method: Method,
     path: &str,
 ) -> Result<(http::response::Parts, Bytes), hyper::Error> {
-    let socket = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(socket))
-            .await
-            .unwrap();
-    tokio::spawn(connection);
+    let mut sender = super::common::http1(addr).await;
     let request = Request::builder()
         .method(method)
         .uri(path)
