@@ -88,6 +88,31 @@ impl ReceiveTimers {
 }
 
 impl Session {
+    /// Resets the streams a timeout of kind `origin` expired (RST_STREAM
+    /// CANCEL), lowest id first, telling the application of each.
+    pub(super) fn cancel_timed_out(
+        &mut self,
+        mut expired: Vec<StreamId>,
+        origin: ResetOrigin,
+        now: Instant,
+    ) {
+        expired.sort_unstable();
+        for stream_id in expired {
+            if self.is_closed() {
+                break;
+            }
+            tracing::debug!(%stream_id, ?origin, "timed out; resetting the stream with CANCEL");
+            // The event first: the reset may end a draining session, and
+            // nothing follows `Closed`.
+            self.events.push_back(Event::Reset {
+                stream_id,
+                status: RstStatus::Cancel,
+                origin,
+            });
+            self.reset(stream_id, RstStatus::Cancel, now);
+        }
+    }
+
     /// Starts the receive timeout of a stream whose receiving half is open.
     pub(super) fn start_receive_timer(&mut self, stream_id: StreamId, now: Instant) {
         let Some(timeout) = self.config.stream_receive_timeout else {
@@ -152,21 +177,7 @@ impl Session {
                 self.recv_timers.arm(stream, deadline);
             }
         }
-        expired.sort_unstable();
-        for stream_id in expired {
-            if self.is_closed() {
-                break;
-            }
-            tracing::debug!(%stream_id, ?timeout, "nothing received on the stream in time");
-            // The event first: the reset may end a draining session, and
-            // nothing follows `Closed`.
-            self.events.push_back(Event::Reset {
-                stream_id,
-                status: RstStatus::Cancel,
-                origin: ResetOrigin::ReceiveTimeout,
-            });
-            self.reset(stream_id, RstStatus::Cancel, now);
-        }
+        self.cancel_timed_out(expired, ResetOrigin::ReceiveTimeout, now);
     }
 }
 

@@ -17,8 +17,7 @@
 use std::time::{Duration, Instant};
 
 use super::stream::Stream;
-use super::{Event, FlowControl, ResetOrigin, Session, SessionConfig};
-use crate::frame::RstStatus;
+use super::{FlowControl, ResetOrigin, Session, SessionConfig};
 
 /// Looks are at least this far apart.
 const GRANULARITY: Duration = Duration::from_secs(1);
@@ -104,20 +103,6 @@ impl Session {
         // Round the next look up so many streams blocking a moment apart
         // cost one look, not one each.
         self.send_timers.next = next.map(|n| n.max(now + GRANULARITY));
-        expired.sort_unstable();
-        for stream_id in expired {
-            if self.is_closed() {
-                break;
-            }
-            tracing::debug!(%stream_id, ?timeout, "the peer's windows held the stream's data for the send timeout");
-            // The event first: the reset may end a draining session, and
-            // nothing follows `Closed`.
-            self.events.push_back(Event::Reset {
-                stream_id,
-                status: RstStatus::Cancel,
-                origin: ResetOrigin::SendTimeout,
-            });
-            self.reset(stream_id, RstStatus::Cancel, now);
-        }
+        self.cancel_timed_out(expired, ResetOrigin::SendTimeout, now);
     }
 }
